@@ -1,0 +1,54 @@
+package bus
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/choreo-bus/choreo/envelope"
+)
+
+// Delivery is one message as the untyped core sees it: the decoded envelope
+// plus where it came from. Middleware receives a *Delivery; the typed
+// Handler[T] receives a Message[T] built from it.
+//
+// A Delivery belongs to the goroutine running its handler; middleware may
+// read it freely but must not keep it after the handler returns.
+type Delivery struct {
+	// Envelope holds the CloudEvents attributes and the raw payload bytes.
+	Envelope *envelope.Envelope
+	// Subject is the wire subject the message was published on.
+	Subject string
+	// Stream and Consumer name the JetStream stream and durable consumer
+	// that delivered the message.
+	Stream   string
+	Consumer string
+	// StreamSequence is the message's sequence in Stream.
+	StreamSequence uint64
+	// Attempt is the delivery count: 1 on the first delivery.
+	Attempt int
+	// Logger is the bus logger with the message's attributes attached.
+	Logger *slog.Logger
+
+	// payload is the decoded value of the typed handler (a *T), set before
+	// the middleware chain runs so that undecodable payloads are dead-lettered
+	// without reaching any middleware or handler.
+	payload any
+}
+
+// HandlerFunc is the untyped core of every handler. Its return value decides
+// the acknowledgement: nil acks; an error redelivers after the back-off;
+// Permanent(err) dead-letters now; RetryAfter(err, d) redelivers after d.
+type HandlerFunc func(ctx context.Context, d *Delivery) error
+
+// Middleware wraps a HandlerFunc. Middleware given to WithMiddleware applies
+// to every handler of a bus; middleware given to Use applies to one handler,
+// inside the bus-wide ones. The first middleware in a list is the outermost.
+type Middleware func(HandlerFunc) HandlerFunc
+
+// chain wraps h in mws so that mws[0] runs first.
+func chain(h HandlerFunc, mws ...Middleware) HandlerFunc {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}

@@ -1,0 +1,62 @@
+package bus
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrClosed is returned by every call on a Bus (and its subscriptions) after
+// Close has begun.
+var ErrClosed = errors.New("choreo/bus: bus is closed")
+
+// permanentError marks a failure that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return "permanent: " + e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as a failure that retrying cannot fix (a malformed
+// request, a rule violation): the message is dead-lettered at once, without
+// further attempts. Permanent(nil) returns nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+// IsPermanent reports whether err, or any error it wraps, was marked with
+// Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// retryAfterError asks for redelivery after a fixed delay.
+type retryAfterError struct {
+	err   error
+	delay time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// RetryAfter asks for the message to be redelivered after d instead of after
+// the subscription's back-off (for example when a downstream service said
+// "try again in 30s"). The attempt still counts towards WithMaxDeliver.
+// RetryAfter(nil, d) returns nil; a d <= 0 redelivers at once.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err: err, delay: d}
+}
+
+// retryDelay reports the delay requested with RetryAfter, if any.
+func retryDelay(err error) (time.Duration, bool) {
+	var r *retryAfterError
+	if errors.As(err, &r) {
+		return r.delay, true
+	}
+	return 0, false
+}
