@@ -1,0 +1,22 @@
+// Package embedded starts a NATS server with JetStream inside the current
+// process: the zero-setup broker for examples, local development
+// (`choreo dev`), and tests.
+//
+// A server listens on loopback only. By default it takes a free port and
+// keeps its JetStream storage in a temporary directory that Shutdown removes;
+// WithDir keeps storage in a directory of your own, so a server restarted on
+// the same directory (and, with WithPort, the same port) finds every stream,
+// consumer and message it had:
+//
+//	srv, err := embedded.Start(ctx, embedded.WithDir("./data"), embedded.WithPort(4222))
+//	if err != nil { ... }
+//	defer srv.Shutdown()
+//	b, err := bus.Connect(ctx, srv.ClientURL(), bus.WithSource("accounts"))
+//
+// The server's own log goes to the *slog.Logger given with WithLogger, and
+// nowhere otherwise.
+//
+// Production deployments run nats-server as its own process or cluster; the
+// bus package never imports this one, so services that connect to a real
+// cluster do not compile the server in.
+package embedded
