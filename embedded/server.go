@@ -165,4 +165,3 @@ func (s *Server) removeTemp() {
 		_ = os.RemoveAll(s.tempDir)
 	}
 }
-
