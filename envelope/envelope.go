@@ -1,0 +1,176 @@
+package envelope
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ErrMalformed is matched (with errors.Is) by every error that reports a
+// message or an Envelope that is not a valid CloudEvent 1.0: a required
+// attribute missing or empty, an unknown specversion, an unparsable time, a
+// bad extension name, broken percent-encoding or JSON. The wrapping error
+// names the attribute at fault and says how to fix it.
+var ErrMalformed = errors.New("envelope: malformed CloudEvent")
+
+// Envelope is one CloudEvents 1.0 event: its context attributes and its data.
+//
+// ID, Source and Type are required; every other field is optional and its
+// zero value means "absent". CorrelationID and CausationID travel as the
+// CloudEvents extensions "correlationid" and "causationid"; every other
+// extension, including the W3C "traceparent", lives in Extensions under its
+// lower-case attribute name.
+//
+// An Envelope is a plain value: it is safe to read from several goroutines,
+// but not to modify while another goroutine reads or writes it.
+type Envelope struct {
+	// ID, Source, Type and Subject are the CloudEvents attributes id,
+	// source, type and subject. Source is carried as an opaque string; it is
+	// not parsed as a URI-reference.
+	ID, Source, Type, Subject string
+
+	// Time is when the occurrence happened; the zero Time means absent. It
+	// is written in UTC with the precision it has and read back in UTC.
+	Time time.Time
+
+	// DataContentType is the media type of Data, e.g. "application/json".
+	DataContentType string
+
+	// DataSchema identifies the schema Data adheres to (carried opaque).
+	DataSchema string
+
+	// CorrelationID ties every message of one choreography together.
+	CorrelationID string
+
+	// CausationID is the ID of the message that caused this one.
+	CausationID string
+
+	// Extensions holds every other extension attribute, keyed by its name
+	// (lower-case ASCII letters and digits only). Read leaves it nil when
+	// the message has none.
+	Extensions map[string]string
+
+	// Data is the event payload, encoded as DataContentType says. Read
+	// returns the message's own payload slice, not a copy.
+	Data []byte
+}
+
+// NewID returns a new UUIDv7 string (RFC 9562) for Envelope.ID. The first 48
+// bits are the Unix time in milliseconds and the next 12 a sub-millisecond
+// counter, so IDs made by one process sort in creation order, as strings
+// too. Safe for concurrent use.
+func NewID() string {
+	// Since Go 1.24 crypto/rand never fails (it crashes the program
+	// instead), so NewV7 has no error left to return in practice.
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// Attribute names (CloudEvents 1.0 core plus the two choreo extensions that
+// have their own Envelope fields).
+const (
+	attrSpecVersion     = "specversion"
+	attrID              = "id"
+	attrSource          = "source"
+	attrType            = "type"
+	attrSubject         = "subject"
+	attrTime            = "time"
+	attrDataContentType = "datacontenttype"
+	attrDataSchema      = "dataschema"
+	attrCorrelationID   = "correlationid"
+	attrCausationID     = "causationid"
+	attrData            = "data"
+	attrDataBase64      = "data_base64"
+
+	specVersion10 = "1.0"
+)
+
+// malformed builds an error wrapping ErrMalformed that names attr.
+func malformed(attr, format string, args ...any) error {
+	return fmt.Errorf("%w: attribute %q: %s", ErrMalformed, attr, fmt.Sprintf(format, args...))
+}
+
+// missing reports a required attribute that is absent or empty.
+func missing(attr string) error {
+	return malformed(attr, "missing or empty; a CloudEvent needs non-empty id, source and type "+
+		"and specversion 1.0 (binary mode: ce-%s header; structured mode: %q member)", attr, attr)
+}
+
+// extensionNameProblem says why name cannot be an extension attribute name,
+// or returns "" when it can. CloudEvents 1.0 allows only lower-case ASCII
+// letters and digits; the spec recommends at most 20 characters but does
+// not require it, so longer names are accepted. Names of core attributes
+// and of the extensions that have their own Envelope field are reserved so
+// that every attribute has exactly one home.
+func extensionNameProblem(name string) string {
+	if name == "" {
+		return "extension name is empty"
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return "extension names may only hold lower-case ASCII letters and digits (a-z, 0-9)"
+		}
+	}
+	switch name {
+	case attrSpecVersion, attrID, attrSource, attrType, attrSubject, attrTime,
+		attrDataContentType, attrDataSchema, attrData:
+		return "is a CloudEvents core attribute, not an extension; use the Envelope field instead"
+	case attrCorrelationID, attrCausationID:
+		return "has its own Envelope field (CorrelationID / CausationID); do not put it in Extensions"
+	}
+	return ""
+}
+
+// timeProblem says why t cannot be written as an RFC 3339 timestamp, or
+// returns "" when it can. RFC 3339 has four-digit years only, and Read
+// normalizes to UTC, so the check is on the UTC year.
+func timeProblem(t time.Time) string {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return fmt.Sprintf("year %d (UTC) is outside the 0000-9999 range RFC 3339 can express", y)
+	}
+	return ""
+}
+
+// validate checks everything Write checks, without encoding anything. It is
+// used where an Envelope is built from another representation
+// (FromCloudEvent) so that whatever it returns can be written.
+func (e *Envelope) validate() error {
+	if e == nil {
+		return malformed(attrID, "the Envelope is nil")
+	}
+	required := [...]struct{ name, value string }{
+		{attrID, e.ID}, {attrSource, e.Source}, {attrType, e.Type},
+	}
+	for _, a := range required {
+		if a.value == "" {
+			return missing(a.name)
+		}
+	}
+	optional := [...]struct{ name, value string }{
+		{attrID, e.ID}, {attrSource, e.Source}, {attrType, e.Type},
+		{attrSubject, e.Subject}, {attrDataContentType, e.DataContentType},
+		{attrDataSchema, e.DataSchema}, {attrCorrelationID, e.CorrelationID},
+		{attrCausationID, e.CausationID},
+	}
+	for _, a := range optional {
+		if p := stringProblem(a.value); p != "" {
+			return malformed(a.name, "%s", p)
+		}
+	}
+	if !e.Time.IsZero() {
+		if p := timeProblem(e.Time); p != "" {
+			return malformed(attrTime, "%s", p)
+		}
+	}
+	for name, value := range e.Extensions {
+		if p := extensionNameProblem(name); p != "" {
+			return malformed(name, "%s", p)
+		}
+		if p := stringProblem(value); p != "" {
+			return malformed(name, "%s", p)
+		}
+	}
+	return nil
+}

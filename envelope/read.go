@@ -1,0 +1,286 @@
+package envelope
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Read decodes the CloudEvent carried by m.
+//
+// A message whose Content-Type header (any letter case) starts with
+// "application/cloudevents" is in structured mode: the payload is the JSON
+// event format and the other headers are ignored. Any other message is in
+// binary mode: attributes come from "ce-" headers, matched without regard to
+// letter case, and the payload is the data. Header values may be wrapped in
+// double quotes and are percent-decoded; the result must be valid UTF-8
+// without control characters. When ce-datacontenttype is absent, a plain
+// (non-CloudEvents) Content-Type header is taken as the data content type,
+// for producers that map datacontenttype the way the HTTP binding does.
+//
+// Time is returned in UTC. Data is m.Data itself, not a copy, in binary
+// mode. Every CloudEvents attribute other than the core ones,
+// correlationid and causationid lands in Extensions, which stays nil when
+// there is none.
+//
+// A message that is not a valid CloudEvent 1.0 - no headers, a required
+// attribute missing or empty, a specversion other than 1.0, an attribute
+// given twice, an unparsable time, a bad extension name, broken
+// percent-encoding, broken JSON - gives an error matching ErrMalformed that
+// names the attribute at fault. Read never panics on any input.
+//
+// Read does not modify m; several goroutines may Read the same message.
+func Read(m *nats.Msg) (*Envelope, error) {
+	if m == nil {
+		return nil, malformed(attrSpecVersion, "the message is nil")
+	}
+	if len(m.Header) == 0 {
+		return nil, malformed(attrSpecVersion, "the message has no headers, so it is neither a binary-mode "+
+			"CloudEvent (ce-specversion, ce-id, ce-source, ce-type headers) nor a structured one "+
+			"(Content-Type: application/cloudevents+json)")
+	}
+
+	var raw rawHeaders
+	raw.collect(m.Header)
+	if raw.contentTypeRepeated {
+		return nil, fmt.Errorf("%w: Content-Type is given more than once, so the content mode is ambiguous; "+
+			"send one Content-Type header", ErrMalformed)
+	}
+	if raw.hasContentType && isStructuredContentType(raw.contentType) {
+		return readStructured(raw.contentType, m.Data)
+	}
+	return raw.decode(m.Data)
+}
+
+// Slots of the attributes that have a fixed place in an Envelope, in the
+// order they are checked (which decides which problem is reported first
+// when a message has several).
+const (
+	slotSpecVersion = iota
+	slotID
+	slotSource
+	slotType
+	slotSubject
+	slotTime
+	slotDataContentType
+	slotDataSchema
+	slotCorrelationID
+	slotCausationID
+	slotCount
+)
+
+var slotNames = [slotCount]string{
+	attrSpecVersion, attrID, attrSource, attrType, attrSubject, attrTime,
+	attrDataContentType, attrDataSchema, attrCorrelationID, attrCausationID,
+}
+
+// slotOf returns the slot of a lower-case attribute name, or -1 for an
+// extension.
+func slotOf(name string) int {
+	switch name {
+	case attrSpecVersion:
+		return slotSpecVersion
+	case attrID:
+		return slotID
+	case attrSource:
+		return slotSource
+	case attrType:
+		return slotType
+	case attrSubject:
+		return slotSubject
+	case attrTime:
+		return slotTime
+	case attrDataContentType:
+		return slotDataContentType
+	case attrDataSchema:
+		return slotDataSchema
+	case attrCorrelationID:
+		return slotCorrelationID
+	case attrCausationID:
+		return slotCausationID
+	}
+	return -1
+}
+
+// rawHeaders is what one pass over the header map finds, before decoding.
+// Collecting first and decoding afterwards in a fixed order keeps the
+// reported error independent of map iteration order, and lets structured
+// mode be recognised without a second pass.
+type rawHeaders struct {
+	values              [slotCount]string
+	present             uint16 // bit per slot
+	repeated            uint16 // bit per slot given more than once
+	extensions          []rawExtension
+	extensionBuf        [4]rawExtension
+	contentType         string
+	hasContentType      bool
+	contentTypeRepeated bool
+}
+
+type rawExtension struct {
+	name   string // lower case
+	values []string
+}
+
+func (r *rawHeaders) collect(h nats.Header) {
+	r.extensions = r.extensionBuf[:0]
+	for k, vs := range h {
+		if len(vs) == 0 {
+			continue
+		}
+		if !hasPrefixFold(k, hdrPrefix) {
+			if len(k) == len(hdrContentType) && strings.EqualFold(k, hdrContentType) {
+				r.contentTypeRepeated = r.hasContentType || len(vs) > 1
+				r.contentType = vs[0]
+				r.hasContentType = true
+			}
+			continue
+		}
+		name := lowerASCII(k[len(hdrPrefix):])
+		if slot := slotOf(name); slot >= 0 {
+			bit := uint16(1) << slot
+			if r.present&bit != 0 || len(vs) > 1 {
+				r.repeated |= bit
+			}
+			r.present |= bit
+			r.values[slot] = vs[0]
+			continue
+		}
+		r.extensions = append(r.extensions, rawExtension{name: name, values: vs})
+	}
+}
+
+// lowerASCII lower-cases s, allocating only when s has an upper-case letter
+// (foreign producers only; choreo writes lower case).
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+func (r *rawHeaders) decode(data []byte) (*Envelope, error) {
+	for slot := range slotCount {
+		if r.repeated&(1<<slot) != 0 {
+			return nil, malformed(slotNames[slot], "given more than once (as several headers differing "+
+				"only in letter case, or several values); send exactly one ce-%s header", slotNames[slot])
+		}
+	}
+	var decoded [slotCount]string
+	for slot := range slotCount {
+		if r.present&(1<<slot) == 0 {
+			continue
+		}
+		v, p := decodeHeaderValue(r.values[slot])
+		if p != "" {
+			return nil, malformed(slotNames[slot], "header ce-%s: %s", slotNames[slot], p)
+		}
+		decoded[slot] = v
+	}
+	switch sv := decoded[slotSpecVersion]; {
+	case r.present&(1<<slotSpecVersion) == 0 || sv == "":
+		return nil, malformed(attrSpecVersion, "ce-specversion header is missing; a binary-mode CloudEvent "+
+			"must carry ce-specversion: 1.0 (or send structured mode with Content-Type: application/cloudevents+json)")
+	case sv != specVersion10:
+		return nil, malformed(attrSpecVersion, "unsupported specversion %q; only CloudEvents 1.0 is accepted", sv)
+	}
+	for _, slot := range [...]int{slotID, slotSource, slotType} {
+		if decoded[slot] == "" {
+			return nil, missing(slotNames[slot])
+		}
+	}
+
+	e := &Envelope{
+		ID:              decoded[slotID],
+		Source:          decoded[slotSource],
+		Type:            decoded[slotType],
+		Subject:         decoded[slotSubject],
+		DataContentType: decoded[slotDataContentType],
+		DataSchema:      decoded[slotDataSchema],
+		CorrelationID:   decoded[slotCorrelationID],
+		CausationID:     decoded[slotCausationID],
+	}
+	if s := decoded[slotTime]; s != "" {
+		t, err := parseTime(s)
+		if err != nil {
+			return nil, err
+		}
+		e.Time = t
+	}
+	if e.DataContentType == "" && r.hasContentType {
+		v, p := decodeHeaderValue(r.contentType)
+		if p != "" {
+			return nil, malformed(attrDataContentType, "header Content-Type: %s", p)
+		}
+		e.DataContentType = v
+	}
+	if err := r.decodeExtensions(e); err != nil {
+		return nil, err
+	}
+	if len(data) > 0 {
+		e.Data = data
+	}
+	return e, nil
+}
+
+func (r *rawHeaders) decodeExtensions(e *Envelope) error {
+	if len(r.extensions) == 0 {
+		return nil
+	}
+	sortExtensions(r.extensions) // deterministic errors; tiny, no allocation
+	for i, x := range r.extensions {
+		if p := extensionNameProblem(x.name); p != "" {
+			return malformed(x.name, "header ce-%s: %s", x.name, p)
+		}
+		if len(x.values) > 1 || (i > 0 && r.extensions[i-1].name == x.name) {
+			return malformed(x.name, "given more than once (as several headers differing only in "+
+				"letter case, or several values); send exactly one ce-%s header", x.name)
+		}
+	}
+	e.Extensions = make(map[string]string, len(r.extensions))
+	for _, x := range r.extensions {
+		v, p := decodeHeaderValue(x.values[0])
+		if p != "" {
+			return malformed(x.name, "header ce-%s: %s", x.name, p)
+		}
+		e.Extensions[x.name] = v
+	}
+	return nil
+}
+
+// sortExtensions is an insertion sort by name: messages carry a handful of
+// extensions, and sort.Slice would allocate.
+func sortExtensions(xs []rawExtension) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && xs[j].name < xs[j-1].name; j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}
+
+// parseTime parses an RFC 3339 timestamp and returns it in UTC. Times whose
+// UTC year leaves 0000-9999 are refused because they could not be written
+// back as RFC 3339.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, malformed(attrTime, "%q is not an RFC 3339 timestamp such as "+
+			"2018-04-05T17:31:00Z or 2018-04-05T17:31:00.123+02:00 (%v)", s, timeErrorDetail(err))
+	}
+	if p := timeProblem(t); p != "" {
+		return time.Time{}, malformed(attrTime, "%q: %s", s, p)
+	}
+	return t.UTC(), nil
+}
+
+// timeErrorDetail keeps the useful tail of a time.ParseError.
+func timeErrorDetail(err error) string {
+	if pe, ok := err.(*time.ParseError); ok && pe.Message != "" {
+		return strings.TrimPrefix(pe.Message, ": ")
+	}
+	return fmt.Sprint(err)
+}

@@ -1,0 +1,245 @@
+package envelope
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Header names written in binary mode. The binding maps every attribute,
+// datacontenttype included, to "ce-" + its name; NATS header names are
+// case-insensitive by ADR-4 but nats.go keeps them as given, so lower case
+// is written, as in the binding's examples.
+const (
+	hdrPrefix          = "ce-"
+	hdrSpecVersion     = hdrPrefix + attrSpecVersion
+	hdrID              = hdrPrefix + attrID
+	hdrSource          = hdrPrefix + attrSource
+	hdrType            = hdrPrefix + attrType
+	hdrSubject         = hdrPrefix + attrSubject
+	hdrTime            = hdrPrefix + attrTime
+	hdrDataContentType = hdrPrefix + attrDataContentType
+	hdrDataSchema      = hdrPrefix + attrDataSchema
+	hdrCorrelationID   = hdrPrefix + attrCorrelationID
+	hdrCausationID     = hdrPrefix + attrCausationID
+	hdrContentType     = "Content-Type"
+)
+
+// errNilMsg is a programming error, not a malformed event.
+var errNilMsg = errors.New("envelope: Write needs a non-nil *nats.Msg; create one with nats.NewMsg(subject)")
+
+// Write encodes e onto m in CloudEvents binary content mode, as the
+// CloudEvents NATS protocol binding specifies: one "ce-<attribute>" header
+// per attribute (specversion 1.0, id, source, type, and time,
+// datacontenttype, dataschema, subject, correlationid, causationid and every
+// other extension when set), values percent-encoded where the binding says
+// so, time in RFC 3339 UTC with its sub-second precision, and e.Data as the
+// payload (shared, not copied). It also sets Nats-Msg-Id to e.ID so that
+// JetStream drops duplicate publishes within the stream's duplicate window.
+//
+// Write creates m.Header when it is nil. Existing headers keep their values
+// except that every attribute header is replaced, not appended to, and
+// stale CloudEvents headers from an earlier event (any "ce-" header, in any
+// letter case, and a structured-mode Content-Type) are removed, so reusing a
+// message never mixes two events. Other headers are left alone.
+//
+// Write validates e first and changes nothing on error: ID, Source and Type
+// must be non-empty, every string must be valid CloudEvents text (UTF-8
+// without control characters), extension names lower-case letters and
+// digits, Time within years 0000-9999. Errors match ErrMalformed and name
+// the attribute.
+//
+// Write does not retain e or m. It modifies m, so m must not be used by
+// another goroutine meanwhile; distinct messages may be written
+// concurrently.
+func Write(m *nats.Msg, e *Envelope) error {
+	if m == nil {
+		return errNilMsg
+	}
+	if e == nil {
+		return malformed(attrID, "the Envelope is nil; nothing to write")
+	}
+
+	// Validate and encode everything before touching m.
+	var w headerValues
+	if err := w.encode(e); err != nil {
+		return err
+	}
+
+	if m.Header == nil {
+		m.Header = make(nats.Header, w.count())
+	} else if len(m.Header) > 0 {
+		removeStaleHeaders(m.Header)
+	}
+	// One backing array for every header's []string instead of one
+	// allocation per header. Each header gets a capacity-1 slice of it, so
+	// a later Header.Add reallocates instead of overwriting a neighbour.
+	s := headerSetter{h: m.Header, vals: make([]string, w.count())}
+	s.set(hdrSpecVersion, specVersion10)
+	s.set(hdrID, w.id)
+	s.set(nats.MsgIdHdr, w.id)
+	s.set(hdrSource, w.source)
+	s.set(hdrType, w.typ)
+	s.setOptional(hdrSubject, w.subject)
+	s.setOptional(hdrTime, w.time)
+	s.setOptional(hdrDataContentType, w.dataContentType)
+	s.setOptional(hdrDataSchema, w.dataSchema)
+	s.setOptional(hdrCorrelationID, w.correlationID)
+	s.setOptional(hdrCausationID, w.causationID)
+	for _, x := range w.extensions {
+		s.set(x.key, x.value)
+	}
+	m.Data = e.Data
+	return nil
+}
+
+// headerValues holds the encoded header values of one Envelope; "" means
+// the attribute is absent.
+type headerValues struct {
+	id, source, typ, subject, time string
+	dataContentType, dataSchema    string
+	correlationID, causationID     string
+	extensions                     []keyValue
+	extensionBuf                   [4]keyValue
+	optionalCount                  int
+}
+
+type keyValue struct{ key, value string }
+
+func (w *headerValues) encode(e *Envelope) error {
+	var err error
+	if w.id, err = encodeRequired(attrID, e.ID); err != nil {
+		return err
+	}
+	if w.source, err = encodeRequired(attrSource, e.Source); err != nil {
+		return err
+	}
+	if w.typ, err = encodeRequired(attrType, e.Type); err != nil {
+		return err
+	}
+	optional := [...]struct {
+		name  string
+		value string
+		out   *string
+	}{
+		{attrSubject, e.Subject, &w.subject},
+		{attrDataContentType, e.DataContentType, &w.dataContentType},
+		{attrDataSchema, e.DataSchema, &w.dataSchema},
+		{attrCorrelationID, e.CorrelationID, &w.correlationID},
+		{attrCausationID, e.CausationID, &w.causationID},
+	}
+	for _, a := range optional {
+		if a.value == "" {
+			continue
+		}
+		v, p := encodeHeaderValue(a.value)
+		if p != "" {
+			return malformed(a.name, "%s", p)
+		}
+		*a.out = v
+		w.optionalCount++
+	}
+	if !e.Time.IsZero() {
+		if p := timeProblem(e.Time); p != "" {
+			return malformed(attrTime, "%s", p)
+		}
+		var buf [len(time.RFC3339Nano) + 8]byte
+		w.time = string(e.Time.UTC().AppendFormat(buf[:0], time.RFC3339Nano))
+		w.optionalCount++
+	}
+	w.extensions = w.extensionBuf[:0]
+	for name, value := range e.Extensions {
+		if p := extensionNameProblem(name); p != "" {
+			return malformed(name, "%s", p)
+		}
+		v, p := encodeHeaderValue(value)
+		if p != "" {
+			return malformed(name, "%s", p)
+		}
+		w.extensions = append(w.extensions, keyValue{extensionHeaderName(name), v})
+	}
+	return nil
+}
+
+// count is the number of headers Write sets: specversion, id, Nats-Msg-Id,
+// source and type, plus the optional attributes and extensions present.
+func (w *headerValues) count() int {
+	return 5 + w.optionalCount + len(w.extensions)
+}
+
+func encodeRequired(attr, value string) (string, error) {
+	if value == "" {
+		return "", missing(attr)
+	}
+	v, p := encodeHeaderValue(value)
+	if p != "" {
+		return "", malformed(attr, "%s", p)
+	}
+	return v, nil
+}
+
+// extensionHeaderName returns "ce-" + name, without allocating for the
+// extensions choreo sets on nearly every message.
+func extensionHeaderName(name string) string {
+	switch name {
+	case "traceparent":
+		return "ce-traceparent"
+	case "tracestate":
+		return "ce-tracestate"
+	}
+	return hdrPrefix + name
+}
+
+type headerSetter struct {
+	h    nats.Header
+	vals []string
+}
+
+func (s *headerSetter) set(key, value string) {
+	s.vals[0] = value
+	s.h[key] = s.vals[0:1:1]
+	s.vals = s.vals[1:]
+}
+
+func (s *headerSetter) setOptional(key, value string) {
+	if value != "" {
+		s.set(key, value)
+	}
+}
+
+// removeStaleHeaders deletes the CloudEvents headers an earlier event may
+// have left on a reused message: "ce-" headers in any letter case, a
+// Content-Type announcing structured mode, and Nats-Msg-Id spelled in
+// another case (which would reach the server as a second id header).
+func removeStaleHeaders(h nats.Header) {
+	for k, vs := range h {
+		switch {
+		case hasPrefixFold(k, hdrPrefix):
+			delete(h, k)
+		case k != nats.MsgIdHdr && strings.EqualFold(k, nats.MsgIdHdr):
+			delete(h, k)
+		case strings.EqualFold(k, hdrContentType) && len(vs) > 0 && isStructuredContentType(vs[0]):
+			delete(h, k)
+		}
+	}
+}
+
+// hasPrefixFold reports whether s starts with prefix, ignoring ASCII case;
+// prefix must be lower case.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
