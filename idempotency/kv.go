@@ -1,0 +1,246 @@
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// KVMarkerTTL is how long a bucket made by NewKVStore keeps the marker the
+// server leaves when a record's TTL runs out. Markers are what lets per-key
+// TTLs work at all; they carry no data.
+const KVMarkerTTL = time.Minute
+
+// KVOption configures NewKVStore.
+type KVOption func(*kvConfig)
+
+type kvConfig struct {
+	replicas int
+	storage  jetstream.StorageType
+}
+
+// WithReplicas sets how many servers of a cluster keep the bucket. Default
+// 1; n <= 0 means the default. It must match an existing bucket's.
+func WithReplicas(n int) KVOption {
+	return func(c *kvConfig) { c.replicas = n }
+}
+
+// WithStorage chooses file or memory storage for the bucket. Default
+// jetstream.FileStorage, which keeps records across server restarts; with
+// memory storage a restart forgets every done key, so duplicates arriving
+// after it run again. It must match an existing bucket's.
+func WithStorage(t jetstream.StorageType) KVOption {
+	return func(c *kvConfig) { c.storage = t }
+}
+
+// KVStore is a Store in a JetStream key-value bucket, shared by every
+// instance of a service: a claim is a create-if-absent of the key with a
+// per-key TTL equal to the lease, a completion replaces it with a "done"
+// record whose TTL is the retention, and every later write names the
+// revision it expects, so an instance whose lease ran out can never
+// overwrite a claim taken since by another (its write fails with
+// ErrLeaseLost).
+//
+// Leases and retention are rounded up to whole seconds, the granularity of
+// per-message TTLs (one second at least), and expire by the server's clock.
+// Needs nats-server 2.11 or later. All methods are safe for concurrent use.
+type KVStore struct {
+	kv        jetstream.KeyValue
+	js        jetstream.JetStream
+	bucket    string
+	putPrefix string // subject prefix of the bucket's keys, for writes with a TTL
+	markerTTL time.Duration
+}
+
+// NewKVStore opens the bucket, creating it if needed with one record per
+// key, per-key TTLs enabled, and the replicas and storage from opts. An
+// existing bucket is used as it is if it is compatible, and is never
+// changed: a bucket without per-key TTLs, a mirror, or one whose replicas or
+// storage differ from opts is an error matching jetstream.ErrBucketExists.
+// Give the store a bucket of its own; records of other writers are errors.
+func NewKVStore(ctx context.Context, js jetstream.JetStream, bucket string, opts ...KVOption) (*KVStore, error) {
+	cfg := kvConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.replicas <= 0 {
+		cfg.replicas = 1
+	}
+	if js == nil {
+		return nil, errors.New("idempotency: NewKVStore needs a JetStream handle (jetstream.New(nc) or bus.JetStream())")
+	}
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:         bucket,
+		Description:    "choreo idempotency records (claims and done keys)",
+		History:        1,
+		Replicas:       cfg.replicas,
+		Storage:        cfg.storage,
+		LimitMarkerTTL: KVMarkerTTL,
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = openKVBucket(ctx, js, bucket, cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: KV bucket %q: %w", bucket, err)
+	}
+	status, err := kv.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: KV bucket %q: %w", bucket, err)
+	}
+	prefix := "$KV." + bucket + "."
+	// Writes go where the jetstream package sends its own KV writes.
+	if p := js.Options().APIPrefix; p != "" && p != jetstream.DefaultAPIPrefix {
+		prefix = p + prefix
+	}
+	return &KVStore{kv: kv, js: js, bucket: bucket, putPrefix: prefix, markerTTL: status.LimitMarkerTTL()}, nil
+}
+
+// openKVBucket opens an existing bucket after checking it can hold leases.
+func openKVBucket(ctx context.Context, js jetstream.JetStream, bucket string, cfg kvConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	status, err := kv.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	have := status.Config()
+	switch {
+	case have.Mirror != nil:
+		return nil, fmt.Errorf("%w: it mirrors another bucket; give the store a bucket of its own", jetstream.ErrBucketExists)
+	case status.LimitMarkerTTL() <= 0:
+		return nil, fmt.Errorf("%w without per-key TTLs (LimitMarkerTTL), which leases need; delete it or name another", jetstream.ErrBucketExists)
+	case have.Replicas != cfg.replicas:
+		return nil, fmt.Errorf("%w with %d replicas, not the %d asked for; match WithReplicas to it or move it", jetstream.ErrBucketExists, have.Replicas, cfg.replicas)
+	case have.Storage != cfg.storage:
+		return nil, fmt.Errorf("%w with %s storage, not the %s asked for; match WithStorage to it", jetstream.ErrBucketExists, have.Storage, cfg.storage)
+	}
+	return kv, nil
+}
+
+// Bucket returns the bucket name.
+func (s *KVStore) Bucket() string { return s.bucket }
+
+// Claim implements Store with one round trip for a new key and two for a
+// key that exists.
+func (s *KVStore) Claim(ctx context.Context, key Key, lease time.Duration) (Claim, error) {
+	if key.ID == "" {
+		return Claim{}, fmt.Errorf("%w: claim of %q: give every message an ID", ErrNoKey, key.String())
+	}
+	k := kvKey(key)
+	ttl := ttlSeconds(lease)
+	// A key can be freed between the failed create and the read; try again
+	// then, but not forever: a key that keeps changing hands is busy.
+	for range 3 {
+		until := time.Now().Add(ttl)
+		rev, err := s.kv.Create(ctx, k, claimedValue(until), jetstream.KeyTTL(ttl))
+		if err == nil {
+			return Claim{Key: key, Status: Acquired, Token: rev, Until: until}, nil
+		}
+		if !isConflict(err) {
+			return Claim{}, s.fail("claim", key, err)
+		}
+		e, err := s.kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			continue
+		}
+		if err != nil {
+			return Claim{}, s.fail("claim", key, err)
+		}
+		st, until, err := parseKVValue(e.Value())
+		if err != nil {
+			return Claim{}, s.fail("claim", key, err)
+		}
+		return Claim{Key: key, Status: st, Until: until}, nil
+	}
+	return Claim{Key: key, Status: Busy}, nil
+}
+
+// Extend implements Store. The returned claim has a new Token (the new
+// revision).
+func (s *KVStore) Extend(ctx context.Context, c Claim, lease time.Duration) (Claim, error) {
+	ttl := ttlSeconds(lease)
+	until := time.Now().Add(ttl)
+	rev, err := s.replace(ctx, c, claimedValue(until), ttl)
+	if err != nil {
+		return Claim{}, s.fail("extend", c.Key, err)
+	}
+	return Claim{Key: c.Key, Status: Acquired, Token: rev, Until: until}, nil
+}
+
+// Complete implements Store.
+func (s *KVStore) Complete(ctx context.Context, c Claim, retention time.Duration) error {
+	if _, err := s.replace(ctx, c, []byte(doneValue), ttlSeconds(retention)); err != nil {
+		return s.fail("complete", c.Key, err)
+	}
+	return nil
+}
+
+// Release implements Store. It leaves a purge marker that the server
+// removes after KVMarkerTTL.
+func (s *KVStore) Release(ctx context.Context, c Claim) error {
+	k := kvKey(c.Key)
+	// Token 0 is no revision (and LastRevision(0) would purge whatever is
+	// there), so such a claim can only find the key free or lose it.
+	if c.Token != 0 {
+		err := s.kv.Purge(ctx, k, jetstream.LastRevision(c.Token), jetstream.PurgeTTL(s.markerTTL))
+		if err == nil || !isConflict(err) {
+			return s.fail("release", c.Key, err)
+		}
+	}
+	// Someone wrote since our claim: fine if the key is free now.
+	if _, err := s.kv.Get(ctx, k); errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return nil
+	} else if err != nil {
+		return s.fail("release", c.Key, err)
+	}
+	return s.fail("release", c.Key, ErrLeaseLost)
+}
+
+// replace writes value with ttl over the claim held by c.Token, or over a
+// free key; it fails with ErrLeaseLost if another claim got there first.
+func (s *KVStore) replace(ctx context.Context, c Claim, value []byte, ttl time.Duration) (uint64, error) {
+	m := &nats.Msg{Subject: s.putPrefix + kvKey(c.Key), Header: nats.Header{}, Data: value}
+	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(c.Token), jetstream.WithMsgTTL(ttl))
+	if err == nil {
+		return ack.Sequence, nil
+	}
+	if !isConflict(err) {
+		return 0, err
+	}
+	// Our revision is gone: the lease ran out, and the key is either free
+	// (take it again) or someone else's.
+	rev, err := s.kv.Create(ctx, kvKey(c.Key), value, jetstream.KeyTTL(ttl))
+	if isConflict(err) {
+		return 0, ErrLeaseLost
+	}
+	return rev, err
+}
+
+// fail wraps a store error with what was being done; nil stays nil.
+func (s *KVStore) fail(op string, key Key, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("idempotency: KV bucket %q: %s %q: %w", s.bucket, op, key.String(), err)
+}
+
+// isConflict reports whether err is the server refusing a write because the
+// key's last revision is not the one expected.
+func isConflict(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) &&
+		(apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}

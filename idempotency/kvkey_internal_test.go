@@ -1,0 +1,73 @@
+package idempotency
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// natsKVKey is the rule the jetstream package applies to KV keys.
+var natsKVKey = regexp.MustCompile(`^[-/_=.a-zA-Z0-9]+$`)
+
+func TestKVKeyEncoding(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", 100)
+	tests := []struct {
+		name string
+		key  Key
+		want string // "" when only validity is checked
+	}{
+		{"plain parts stay readable", Key{"billing", "0190e0b4-7c1a-7d2e-8f00-aa01bb02cc03"}, "billing.0190e0b4-7c1a-7d2e-8f00-aa01bb02cc03"},
+		{"dots are encoded", Key{"a.b", "c"}, "=YS5i.c"},
+		{"empty scope", Key{"", "x"}, "=.x"},
+		{"equals sign is encoded", Key{"s", "=YQ"}, "s.=PVlR"},
+		{"long parts are hashed", Key{"s", long}, ""},
+		{"wildcards", Key{"*", ">"}, "=Kg.=Pg"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := kvKey(tc.key)
+			if tc.want != "" && got != tc.want {
+				t.Errorf("kvKey(%+v) = %q, want %q", tc.key, got, tc.want)
+			}
+			if !natsKVKey.MatchString(got) || strings.HasPrefix(got, ".") || strings.HasSuffix(got, ".") || strings.Contains(got, "..") {
+				t.Errorf("kvKey(%+v) = %q, not a valid KV key", tc.key, got)
+			}
+			if strings.Count(got, ".") != 1 {
+				t.Errorf("kvKey(%+v) = %q, want exactly two tokens", tc.key, got)
+			}
+		})
+	}
+	if h := kvKeyPart(long); !strings.HasPrefix(h, "==") || len(h) != 45 {
+		t.Errorf("hashed part %q, want == and 43 base64url characters", h)
+	}
+}
+
+func TestKVValueRoundTrip(t *testing.T) {
+	t.Parallel()
+	until := time.Date(2025, 3, 1, 10, 0, 30, 123000000, time.UTC)
+	st, got, err := parseKVValue(claimedValue(until))
+	if err != nil || st != Busy || !got.Equal(until) {
+		t.Errorf("claimed record read back as %v %v %v", st, got, err)
+	}
+	if st, _, err := parseKVValue([]byte(doneValue)); err != nil || st != Done {
+		t.Errorf("done record read back as %v %v", st, err)
+	}
+	if _, _, err := parseKVValue([]byte("claimed until soon")); err == nil {
+		t.Error("bad lease time accepted")
+	}
+}
+
+func TestTTLSecondsRoundsUp(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[time.Duration]time.Duration{
+		0: time.Second, 10 * time.Millisecond: time.Second, time.Second: time.Second,
+		1001 * time.Millisecond: 2 * time.Second, time.Minute: time.Minute,
+	} {
+		if got := ttlSeconds(in); got != want {
+			t.Errorf("ttlSeconds(%v) = %v, want %v", in, got, want)
+		}
+	}
+}

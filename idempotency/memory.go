@@ -1,0 +1,245 @@
+package idempotency
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultMaxEntries is the MemoryStore capacity when WithMaxEntries is not
+// given.
+const DefaultMaxEntries = 100_000
+
+// MemoryOption configures NewMemoryStore.
+type MemoryOption func(*memoryConfig)
+
+type memoryConfig struct {
+	maxEntries int
+}
+
+// WithMaxEntries bounds the number of keys the store remembers (claimed and
+// done together). When it is full, a new key evicts the done record that was
+// completed longest ago, so a duplicate of that evicted message would run
+// again: size it to hold at least retention × message rate. Default
+// DefaultMaxEntries; n <= 0 means the default.
+func WithMaxEntries(n int) MemoryOption {
+	return func(c *memoryConfig) { c.maxEntries = n }
+}
+
+// MemoryStore is a Store kept in this process's memory: fast and free of
+// round trips, but private to one process and lost when it exits. Use it
+// for a service that runs as a single instance, for tests, and in front of
+// handlers whose duplicates are only a matter of cost; use the KV store
+// when several instances share a consumer.
+//
+// It is bounded (WithMaxEntries) and expires records lazily, on access and
+// when a new key needs room, so it runs no goroutine and needs no Close.
+// All methods are safe for concurrent use.
+type MemoryStore struct {
+	mu      sync.Mutex
+	entries map[Key]*memEntry
+	claims  entryList // live and expired claims, most recently renewed first
+	done    entryList // done records, most recently completed first
+	max     int
+	tokens  uint64 // last token handed out
+}
+
+// memEntry is one key's record. It sits in exactly one of the two lists.
+type memEntry struct {
+	key        Key
+	status     Status // Acquired or Done
+	token      uint64
+	until      time.Time
+	prev, next *memEntry
+	list       *entryList
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
+	cfg := memoryConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.maxEntries <= 0 {
+		cfg.maxEntries = DefaultMaxEntries
+	}
+	return &MemoryStore{entries: make(map[Key]*memEntry), max: cfg.maxEntries}
+}
+
+// Len reports how many keys the store holds, expired ones not yet swept
+// included.
+func (s *MemoryStore) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+// Claim implements Store. It does not allocate when the key is done or busy.
+func (s *MemoryStore) Claim(ctx context.Context, key Key, lease time.Duration) (Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return Claim{}, err
+	}
+	if key.ID == "" {
+		return Claim{}, fmt.Errorf("%w: claim of %q: give every message an ID", ErrNoKey, key.String())
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.entries[key]
+	if e != nil && now.Before(e.until) {
+		st := Busy
+		if e.status == Done {
+			st = Done
+		}
+		return Claim{Key: key, Status: st, Until: e.until}, nil
+	}
+	e, err := s.take(key, e, now)
+	if err != nil {
+		return Claim{}, err
+	}
+	s.hold(e, now.Add(lease))
+	return Claim{Key: key, Status: Acquired, Token: e.token, Until: e.until}, nil
+}
+
+// Extend implements Store.
+func (s *MemoryStore) Extend(ctx context.Context, c Claim, lease time.Duration) (Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return Claim{}, err
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, err := s.owned(c, now)
+	if err != nil {
+		return Claim{}, err
+	}
+	s.hold(e, now.Add(lease))
+	return Claim{Key: c.Key, Status: Acquired, Token: e.token, Until: e.until}, nil
+}
+
+// Complete implements Store.
+func (s *MemoryStore) Complete(ctx context.Context, c Claim, retention time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, err := s.owned(c, now)
+	if err != nil {
+		return err
+	}
+	e.status = Done
+	e.until = now.Add(retention)
+	e.list.remove(e)
+	s.done.pushFront(e)
+	return nil
+}
+
+// Release implements Store.
+func (s *MemoryStore) Release(ctx context.Context, c Claim) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.entries[c.Key]
+	switch {
+	case e == nil:
+		return nil
+	case e.status == Acquired && e.token == c.Token, !now.Before(e.until):
+		s.drop(e)
+		return nil
+	default:
+		return fmt.Errorf("%w: release of %q", ErrLeaseLost, c.Key.String())
+	}
+}
+
+// owned returns the entry held by c, taking the key again if it became
+// free; it fails with ErrLeaseLost if someone else holds or completed it.
+func (s *MemoryStore) owned(c Claim, now time.Time) (*memEntry, error) {
+	e := s.entries[c.Key]
+	if e != nil && e.status == Acquired && e.token == c.Token {
+		return e, nil
+	}
+	if e != nil && now.Before(e.until) {
+		return nil, fmt.Errorf("%w: %q is %s by another claim", ErrLeaseLost, c.Key.String(), e.status)
+	}
+	e, err := s.take(c.Key, e, now)
+	if err != nil {
+		return nil, err
+	}
+	s.hold(e, now) // placeholder lease; the caller sets the real state
+	return e, nil
+}
+
+// take returns a fresh claim entry for key with a new token, reusing the
+// expired entry e if there is one. The entry is not in any list yet.
+func (s *MemoryStore) take(key Key, e *memEntry, now time.Time) (*memEntry, error) {
+	if e != nil {
+		e.list.remove(e)
+	} else {
+		s.sweep(now)
+		if len(s.entries) >= s.max && !s.evict(now) {
+			return nil, fmt.Errorf("%w: %d entries held", ErrFull, len(s.entries))
+		}
+		// Clone so that a key cut from a large buffer does not pin it.
+		key = Key{Scope: strings.Clone(key.Scope), ID: strings.Clone(key.ID)}
+		e = &memEntry{key: key}
+		s.entries[key] = e
+	}
+	s.tokens++
+	e.token = s.tokens
+	e.status = Acquired
+	return e, nil
+}
+
+// hold (re)starts e's lease and puts it at the front of the claims list.
+func (s *MemoryStore) hold(e *memEntry, until time.Time) {
+	if e.list != nil {
+		e.list.remove(e)
+	}
+	e.status = Acquired
+	e.until = until
+	s.claims.pushFront(e)
+}
+
+func (s *MemoryStore) drop(e *memEntry) {
+	e.list.remove(e)
+	delete(s.entries, e.key)
+}
+
+// sweep removes a few expired records from the cold end of each list, so
+// that memory is returned without a background goroutine. Lists are ordered
+// by last write, which matches expiry order when leases and retention are
+// constant; an entry out of order just waits for its turn or its next access.
+func (s *MemoryStore) sweep(now time.Time) {
+	const perCall = 2
+	for _, l := range []*entryList{&s.claims, &s.done} {
+		for i := 0; i < perCall; i++ {
+			e := l.back()
+			if e == nil || now.Before(e.until) {
+				break
+			}
+			s.drop(e)
+		}
+	}
+}
+
+// evict makes room for one entry: an expired claim if there is one at the
+// cold end, else the done record completed longest ago. Live claims are
+// never evicted, since that would let a second handler run beside the first.
+func (s *MemoryStore) evict(now time.Time) bool {
+	if e := s.claims.back(); e != nil && !now.Before(e.until) {
+		s.drop(e)
+		return true
+	}
+	if e := s.done.back(); e != nil {
+		s.drop(e)
+		return true
+	}
+	return false
+}
