@@ -28,7 +28,7 @@ const upperHex = "0123456789ABCDEF"
 // description if v is not a valid CloudEvents string. Values that need no
 // encoding - the usual case - come back as they are, without allocating.
 func encodeHeaderValue(v string) (string, string) {
-	for i := 0; i < len(v); i++ {
+	for i := passThroughWords(v); i < len(v); i++ {
 		if !passThrough[v[i]] {
 			return encodeSlow(v, i)
 		}
@@ -75,7 +75,7 @@ func decodeHeaderValue(v string) (string, string) {
 		}
 	}
 	plain := true
-	for i := 0; i < len(v); i++ {
+	for i := printableWords(v); i < len(v); i++ {
 		c := v[i]
 		if c == '%' {
 			return percentDecode(v, i)
@@ -121,6 +121,52 @@ func percentDecode(v string, i int) (string, string) {
 		return "", "percent-decoded value " + p
 	}
 	return s, ""
+}
+
+// The word-at-a-time scans below test eight bytes per step with the classic
+// bit tricks (any byte below n, any byte above 0x7E, any byte equal to c).
+// They return the length of the leading run of whole words that certainly
+// need no attention; callers finish byte by byte from there, so the tricks
+// only have to be right about "no byte in this word is special".
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+func word(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+func anyBelow(x uint64, n byte) bool { return (x-lsb*uint64(n))&^x&msb != 0 }
+func anyAbove7E(x uint64) bool       { return ((x+lsb)|x)&msb != 0 }
+func anyEqual(x uint64, c byte) bool { return anyBelow(x^(lsb*uint64(c)), 1) }
+
+// passThroughWords measures the leading words of v that need no
+// percent-encoding: bytes 0x21..0x7E other than '"' and '%'.
+func passThroughWords(v string) int {
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		x := word(v, i)
+		if anyBelow(x, 0x21) || anyAbove7E(x) || anyEqual(x, '"') || anyEqual(x, '%') {
+			break
+		}
+	}
+	return i
+}
+
+// printableWords measures the leading words of v that need no decoding:
+// bytes 0x20..0x7E other than '%'.
+func printableWords(v string) int {
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		x := word(v, i)
+		if anyBelow(x, 0x20) || anyAbove7E(x) || anyEqual(x, '%') {
+			break
+		}
+	}
+	return i
 }
 
 func unhex(c byte) (byte, bool) {

@@ -48,13 +48,13 @@ func TestRoundTrip(t *testing.T) {
 	full.Extensions["tenant"] = "acme"
 
 	tests := map[string]*envelope.Envelope{
-		"typical":  typical(),
-		"full":     full,
-		"minimal":  {ID: "1", Source: "s", Type: "t"},
-		"no data":  {ID: "1", Source: "s", Type: "t", DataContentType: "application/json"},
-		"binary":   {ID: "1", Source: "s", Type: "t", DataContentType: "application/octet-stream", Data: []byte{0, 1, 2, 0xff}},
-		"unicode":  {ID: "é-1", Source: "/café/ü", Type: "v1.order.placed", Subject: "Euro € 😀", Extensions: map[string]string{"note": `say "hi" 100%`}},
-		"nanotime": {ID: "1", Source: "s", Type: "t", Time: time.Date(2025, 1, 2, 3, 4, 5, 1, time.UTC)},
+		"typical":     typical(),
+		"full":        full,
+		"minimal":     {ID: "1", Source: "s", Type: "t"},
+		"no data":     {ID: "1", Source: "s", Type: "t", DataContentType: "application/json"},
+		"binary":      {ID: "1", Source: "s", Type: "t", DataContentType: "application/octet-stream", Data: []byte{0, 1, 2, 0xff}},
+		"unicode":     {ID: "é-1", Source: "/café/ü", Type: "v1.order.placed", Subject: "Euro € 😀", Extensions: map[string]string{"note": `say "hi" 100%`}},
+		"nanotime":    {ID: "1", Source: "s", Type: "t", Time: time.Date(2025, 1, 2, 3, 4, 5, 1, time.UTC)},
 		"no fraction": {ID: "1", Source: "s", Type: "t", Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)},
 	}
 	for name, in := range tests {

@@ -43,7 +43,8 @@ func Read(m *nats.Msg) (*Envelope, error) {
 	}
 
 	var raw rawHeaders
-	raw.collect(m.Header)
+	var extensionBuf [4]rawExtension
+	extensions := raw.collect(m.Header, extensionBuf[:0])
 	if raw.contentTypeRepeated {
 		return nil, fmt.Errorf("%w: Content-Type is given more than once, so the content mode is ambiguous; "+
 			"send one Content-Type header", ErrMalformed)
@@ -51,7 +52,7 @@ func Read(m *nats.Msg) (*Envelope, error) {
 	if raw.hasContentType && isStructuredContentType(raw.contentType) {
 		return readStructured(raw.contentType, m.Data)
 	}
-	return raw.decode(m.Data)
+	return raw.decode(extensions, m.Data)
 }
 
 // Slots of the attributes that have a fixed place in an Envelope, in the
@@ -112,8 +113,6 @@ type rawHeaders struct {
 	values              [slotCount]string
 	present             uint16 // bit per slot
 	repeated            uint16 // bit per slot given more than once
-	extensions          []rawExtension
-	extensionBuf        [4]rawExtension
 	contentType         string
 	hasContentType      bool
 	contentTypeRepeated bool
@@ -124,8 +123,11 @@ type rawExtension struct {
 	values []string
 }
 
-func (r *rawHeaders) collect(h nats.Header) {
-	r.extensions = r.extensionBuf[:0]
+// collect sorts the headers into r, appending extensions to exts and
+// returning it. (Extensions are kept apart from r so that the caller's
+// stack buffer for them stays on the stack: escape analysis does not tell
+// one field of r from another.)
+func (r *rawHeaders) collect(h nats.Header, exts []rawExtension) []rawExtension {
 	for k, vs := range h {
 		if len(vs) == 0 {
 			continue
@@ -148,8 +150,9 @@ func (r *rawHeaders) collect(h nats.Header) {
 			r.values[slot] = vs[0]
 			continue
 		}
-		r.extensions = append(r.extensions, rawExtension{name: name, values: vs})
+		exts = append(exts, rawExtension{name: name, values: vs})
 	}
+	return exts
 }
 
 // lowerASCII lower-cases s, allocating only when s has an upper-case letter
@@ -163,7 +166,7 @@ func lowerASCII(s string) string {
 	return s
 }
 
-func (r *rawHeaders) decode(data []byte) (*Envelope, error) {
+func (r *rawHeaders) decode(extensions []rawExtension, data []byte) (*Envelope, error) {
 	for slot := range slotCount {
 		if r.repeated&(1<<slot) != 0 {
 			return nil, malformed(slotNames[slot], "given more than once (as several headers differing "+
@@ -218,7 +221,7 @@ func (r *rawHeaders) decode(data []byte) (*Envelope, error) {
 		}
 		e.DataContentType = v
 	}
-	if err := r.decodeExtensions(e); err != nil {
+	if err := decodeExtensions(extensions, e); err != nil {
 		return nil, err
 	}
 	if len(data) > 0 {
@@ -227,22 +230,22 @@ func (r *rawHeaders) decode(data []byte) (*Envelope, error) {
 	return e, nil
 }
 
-func (r *rawHeaders) decodeExtensions(e *Envelope) error {
-	if len(r.extensions) == 0 {
+func decodeExtensions(extensions []rawExtension, e *Envelope) error {
+	if len(extensions) == 0 {
 		return nil
 	}
-	sortExtensions(r.extensions) // deterministic errors; tiny, no allocation
-	for i, x := range r.extensions {
+	sortExtensions(extensions) // deterministic errors; tiny, no allocation
+	for i, x := range extensions {
 		if p := extensionNameProblem(x.name); p != "" {
 			return malformed(x.name, "header ce-%s: %s", x.name, p)
 		}
-		if len(x.values) > 1 || (i > 0 && r.extensions[i-1].name == x.name) {
+		if len(x.values) > 1 || (i > 0 && extensions[i-1].name == x.name) {
 			return malformed(x.name, "given more than once (as several headers differing only in "+
 				"letter case, or several values); send exactly one ce-%s header", x.name)
 		}
 	}
-	e.Extensions = make(map[string]string, len(r.extensions))
-	for _, x := range r.extensions {
+	e.Extensions = make(map[string]string, len(extensions))
+	for _, x := range extensions {
 		v, p := decodeHeaderValue(x.values[0])
 		if p != "" {
 			return malformed(x.name, "header ce-%s: %s", x.name, p)

@@ -64,19 +64,21 @@ func Write(m *nats.Msg, e *Envelope) error {
 
 	// Validate and encode everything before touching m.
 	var w headerValues
-	if err := w.encode(e); err != nil {
+	var extensionBuf [4]keyValue
+	extensions, err := w.encode(e, extensionBuf[:0])
+	if err != nil {
 		return err
 	}
 
 	if m.Header == nil {
-		m.Header = make(nats.Header, w.count())
+		m.Header = make(nats.Header, w.count+len(extensions))
 	} else if len(m.Header) > 0 {
 		removeStaleHeaders(m.Header)
 	}
 	// One backing array for every header's []string instead of one
 	// allocation per header. Each header gets a capacity-1 slice of it, so
 	// a later Header.Add reallocates instead of overwriting a neighbour.
-	s := headerSetter{h: m.Header, vals: make([]string, w.count())}
+	s := headerSetter{h: m.Header, vals: make([]string, w.count+len(extensions))}
 	s.set(hdrSpecVersion, specVersion10)
 	s.set(hdrID, w.id)
 	s.set(nats.MsgIdHdr, w.id)
@@ -88,7 +90,7 @@ func Write(m *nats.Msg, e *Envelope) error {
 	s.setOptional(hdrDataSchema, w.dataSchema)
 	s.setOptional(hdrCorrelationID, w.correlationID)
 	s.setOptional(hdrCausationID, w.causationID)
-	for _, x := range w.extensions {
+	for _, x := range extensions {
 		s.set(x.key, x.value)
 	}
 	m.Data = e.Data
@@ -96,77 +98,79 @@ func Write(m *nats.Msg, e *Envelope) error {
 }
 
 // headerValues holds the encoded header values of one Envelope; "" means
-// the attribute is absent.
+// the attribute is absent. count is the number of headers they make:
+// specversion, id, Nats-Msg-Id, source, type and the optional ones present.
 type headerValues struct {
 	id, source, typ, subject, time string
 	dataContentType, dataSchema    string
 	correlationID, causationID     string
-	extensions                     []keyValue
-	extensionBuf                   [4]keyValue
-	optionalCount                  int
+	count                          int
 }
 
 type keyValue struct{ key, value string }
 
-func (w *headerValues) encode(e *Envelope) error {
+// encode validates and encodes e into w, appending the extension headers
+// to exts and returning it. (Extensions are kept apart from w so that the
+// caller's stack buffer for them stays on the stack: escape analysis does
+// not tell one field of w from another.)
+func (w *headerValues) encode(e *Envelope, exts []keyValue) ([]keyValue, error) {
 	var err error
 	if w.id, err = encodeRequired(attrID, e.ID); err != nil {
-		return err
+		return nil, err
 	}
 	if w.source, err = encodeRequired(attrSource, e.Source); err != nil {
-		return err
+		return nil, err
 	}
 	if w.typ, err = encodeRequired(attrType, e.Type); err != nil {
-		return err
+		return nil, err
 	}
-	optional := [...]struct {
-		name  string
-		value string
-		out   *string
-	}{
-		{attrSubject, e.Subject, &w.subject},
-		{attrDataContentType, e.DataContentType, &w.dataContentType},
-		{attrDataSchema, e.DataSchema, &w.dataSchema},
-		{attrCorrelationID, e.CorrelationID, &w.correlationID},
-		{attrCausationID, e.CausationID, &w.causationID},
+	w.count = 5
+	if w.subject, err = w.encodeOptional(attrSubject, e.Subject); err != nil {
+		return nil, err
 	}
-	for _, a := range optional {
-		if a.value == "" {
-			continue
-		}
-		v, p := encodeHeaderValue(a.value)
-		if p != "" {
-			return malformed(a.name, "%s", p)
-		}
-		*a.out = v
-		w.optionalCount++
+	if w.dataContentType, err = w.encodeOptional(attrDataContentType, e.DataContentType); err != nil {
+		return nil, err
+	}
+	if w.dataSchema, err = w.encodeOptional(attrDataSchema, e.DataSchema); err != nil {
+		return nil, err
+	}
+	if w.correlationID, err = w.encodeOptional(attrCorrelationID, e.CorrelationID); err != nil {
+		return nil, err
+	}
+	if w.causationID, err = w.encodeOptional(attrCausationID, e.CausationID); err != nil {
+		return nil, err
 	}
 	if !e.Time.IsZero() {
 		if p := timeProblem(e.Time); p != "" {
-			return malformed(attrTime, "%s", p)
+			return nil, malformed(attrTime, "%s", p)
 		}
 		var buf [len(time.RFC3339Nano) + 8]byte
 		w.time = string(e.Time.UTC().AppendFormat(buf[:0], time.RFC3339Nano))
-		w.optionalCount++
+		w.count++
 	}
-	w.extensions = w.extensionBuf[:0]
 	for name, value := range e.Extensions {
 		if p := extensionNameProblem(name); p != "" {
-			return malformed(name, "%s", p)
+			return nil, malformed(name, "%s", p)
 		}
 		v, p := encodeHeaderValue(value)
 		if p != "" {
-			return malformed(name, "%s", p)
+			return nil, malformed(name, "%s", p)
 		}
-		w.extensions = append(w.extensions, keyValue{extensionHeaderName(name), v})
+		exts = append(exts, keyValue{extensionHeaderName(name), v})
 	}
-	return nil
+	return exts, nil
 }
 
-// count is the number of headers Write sets: specversion, id, Nats-Msg-Id,
-// source and type, plus the optional attributes and extensions present.
-func (w *headerValues) count() int {
-	return 5 + w.optionalCount + len(w.extensions)
+func (w *headerValues) encodeOptional(attr, value string) (string, error) {
+	if value == "" {
+		return "", nil
+	}
+	v, p := encodeHeaderValue(value)
+	if p != "" {
+		return "", malformed(attr, "%s", p)
+	}
+	w.count++
+	return v, nil
 }
 
 func encodeRequired(attr, value string) (string, error) {

@@ -1,0 +1,146 @@
+package envelope_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/choreo-bus/choreo/envelope"
+)
+
+func TestCloudEventRoundTrip(t *testing.T) {
+	t.Parallel()
+	full := typical()
+	full.Subject = "u-1842"
+	full.DataSchema = "https://schemas.example.com/signedup.json"
+	full.CausationID = "cause-1"
+	full.Extensions["tenant"] = "acme"
+	tests := map[string]*envelope.Envelope{
+		"typical":       typical(),
+		"full":          full,
+		"minimal":       {ID: "1", Source: "s", Type: "t"},
+		"binary data":   {ID: "1", Source: "s", Type: "t", DataContentType: "application/octet-stream", Data: []byte{0, 0xff}},
+		"json-ish data": {ID: "1", Source: "s", Type: "t", DataContentType: "application/problem+json", Data: []byte(`{"a":1}`)},
+		"not-json json": {ID: "1", Source: "s", Type: "t", DataContentType: "application/json", Data: []byte(`{broken`)},
+		"text":          {ID: "1", Source: "s", Type: "t", DataContentType: "text/plain", Data: []byte("héllo")},
+		"local time":    {ID: "1", Source: "s", Type: "t", Time: time.Date(2025, 1, 2, 3, 4, 5, 6, time.FixedZone("X", -7200))},
+	}
+	for name, in := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ev, err := in.ToCloudEvent()
+			require.NoError(t, err)
+			require.NoError(t, ev.Validate())
+			assert.Equal(t, event.CloudEventsVersionV1, ev.SpecVersion())
+			assert.Equal(t, in.ID, ev.ID())
+			assert.Equal(t, in.Source, ev.Source())
+			assert.Equal(t, in.Type, ev.Type())
+			if in.CorrelationID != "" {
+				assert.Equal(t, in.CorrelationID, ev.Extensions()["correlationid"])
+			}
+			if tp := in.Extensions["traceparent"]; tp != "" {
+				assert.Equal(t, tp, ev.Extensions()["traceparent"])
+			}
+
+			back, err := envelope.FromCloudEvent(ev)
+			require.NoError(t, err)
+			assert.Equal(t, in, back)
+
+			// Through sdk-go's JSON event format and Read's structured mode:
+			// the same event, time in UTC.
+			m := structuredMsg(t, ev, "application/cloudevents+json")
+			viaJSON, err := envelope.Read(m)
+			require.NoError(t, err)
+			want := *in
+			want.Time = in.Time.UTC()
+			assert.Equal(t, &want, viaJSON, "json: %s", m.Data)
+		})
+	}
+}
+
+func TestFromCloudEventCanonicalExtensions(t *testing.T) {
+	t.Parallel()
+	ev := event.New()
+	ev.SetID("1")
+	ev.SetSource("/s")
+	ev.SetType("t")
+	ev.SetExtension("count", 42)
+	ev.SetExtension("ok", false)
+	ev.SetExtension("blob", []byte{1, 2, 3})
+	ev.SetExtension("at", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	got, err := envelope.FromCloudEvent(ev)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{
+		"count": "42", "ok": "false", "blob": "AQID", "at": "2025-01-01T00:00:00Z",
+	}, got.Extensions)
+}
+
+func TestCloudEventErrors(t *testing.T) {
+	t.Parallel()
+	t.Run("ToCloudEvent invalid envelope", func(t *testing.T) {
+		t.Parallel()
+		_, err := (&envelope.Envelope{Source: "s", Type: "t"}).ToCloudEvent()
+		assert.ErrorIs(t, err, envelope.ErrMalformed)
+		assert.Contains(t, err.Error(), `"id"`)
+	})
+	t.Run("ToCloudEvent sdk rejects relative dataschema", func(t *testing.T) {
+		t.Parallel()
+		_, err := (&envelope.Envelope{ID: "1", Source: "s", Type: "t", DataSchema: "relative/path"}).ToCloudEvent()
+		assert.ErrorIs(t, err, envelope.ErrMalformed)
+		assert.Contains(t, err.Error(), `"dataschema"`)
+	})
+	t.Run("FromCloudEvent no context", func(t *testing.T) {
+		t.Parallel()
+		_, err := envelope.FromCloudEvent(event.Event{})
+		assert.ErrorIs(t, err, envelope.ErrMalformed)
+		assert.Contains(t, err.Error(), `"specversion"`)
+	})
+	t.Run("FromCloudEvent v0.3", func(t *testing.T) {
+		t.Parallel()
+		ev := event.New(event.CloudEventsVersionV03)
+		ev.SetID("1")
+		ev.SetSource("/s")
+		ev.SetType("t")
+		_, err := envelope.FromCloudEvent(ev)
+		assert.ErrorIs(t, err, envelope.ErrMalformed)
+		assert.Contains(t, err.Error(), `"specversion"`)
+	})
+	t.Run("FromCloudEvent invalid event", func(t *testing.T) {
+		t.Parallel()
+		ev := event.New()
+		ev.SetSource("/s")
+		ev.SetType("t")
+		_, err := envelope.FromCloudEvent(ev)
+		assert.ErrorIs(t, err, envelope.ErrMalformed)
+		assert.Contains(t, err.Error(), `"id"`)
+	})
+	t.Run("FromCloudEvent control character", func(t *testing.T) {
+		t.Parallel()
+		ev := event.New()
+		ev.SetID("1")
+		ev.SetSource("/s")
+		ev.SetType("t\x01")
+		_, err := envelope.FromCloudEvent(ev)
+		assert.ErrorIs(t, err, envelope.ErrMalformed)
+		assert.Contains(t, err.Error(), `"type"`)
+	})
+}
+
+// The sdk-go JSON of a converted event uses data_base64 only where embedding
+// would change the payload.
+func TestToCloudEventDataEncoding(t *testing.T) {
+	t.Parallel()
+	in := typical()
+	ev, err := in.ToCloudEvent()
+	require.NoError(t, err)
+	body, err := json.Marshal(ev)
+	require.NoError(t, err)
+	var members map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(body, &members))
+	assert.JSONEq(t, string(in.Data), string(members["data"]))
+	assert.NotContains(t, members, "data_base64")
+}
