@@ -209,6 +209,9 @@ func TestAsyncAPIRefusals(t *testing.T) {
 	require.ErrorIs(t, err, catalog.ErrUnknownService)
 	assert.Contains(t, err.Error(), "services are: analytics, carts, orders, storefront")
 
+	_, err = catalog.GenerateAsyncAPI(c, "orders", catalog.WithNamespace("Prod"))
+	require.ErrorIs(t, err, topic.ErrInvalidNamespace)
+
 	bad := mustParse(t, "version: 1\ntopics:\n  v1.user.signup: {}\nservices:\n  web: {sends: [v1.user.sigunp]}\n")
 	_, err = catalog.GenerateAsyncAPI(bad, "web")
 	require.ErrorIs(t, err, catalog.ErrInvalid)

@@ -131,7 +131,9 @@ func (l *linter) definitions() {
 
 func (l *linter) topicName(t *Topic) {
 	if t.parseErr != nil {
-		l.errorf(RuleGrammar, t.Line, "topic %s: %v", t.Name, t.parseErr)
+		// topic's message repeats the name; the diagnostic names it already.
+		msg := strings.TrimPrefix(t.parseErr.Error(), fmt.Sprintf("topic: invalid name %q: ", t.Name))
+		l.errorf(RuleGrammar, t.Line, "topic %s: invalid name: %s", t.Name, msg)
 		return
 	}
 	inferred, unambiguous := topic.InferKind(t.parsed)
@@ -157,9 +159,17 @@ func (l *linter) topicName(t *Topic) {
 	if err != nil || inferred != t.Kind {
 		reason := fmt.Sprintf("the verb %q reads as %s", t.parsed.Verb, an(kindName(inferred)))
 		if err != nil {
-			reason = err.Error()
+			// Keep topic's explanation and suggestion, not its advice for
+			// Go code: the catalog has its own switch.
+			reason = strings.TrimPrefix(err.Error(), "topic: verb in the wrong tense: ")
+			reason, _, _ = strings.Cut(reason, " If the verb is right as it is")
+			reason = strings.TrimSuffix(reason, ".")
 		}
-		l.errorf(RuleTense, t.KindLine, "topic %s: declared kind %s contradicts the verb's tense: %s (if the tense rules misread this verb, add skip_tense_check: true)", t.Name, kindName(t.Kind), reason)
+		sep := ". "
+		if strings.HasSuffix(reason, "?") {
+			sep = " "
+		}
+		l.errorf(RuleTense, t.KindLine, "topic %s: declared kind %s contradicts the verb's tense: %s%sIf the tense rules misread this verb, add skip_tense_check: true", t.Name, kindName(t.Kind), reason, sep)
 	}
 }
 
