@@ -52,8 +52,9 @@ func doublesFinal(w string) bool {
 	if doublesFinalConsonant.has(w) || endsConsonantVowelConsonant(w) {
 		return true
 	}
-	for _, rest := range afterPrefixes(w) {
-		if doublesFinalConsonant.has(rest) || (endsConsonantVowelConsonant(rest) && canStartWord(rest)) {
+	for _, p := range verbPrefixes {
+		if rest, ok := cutVerbPrefix(w, p); ok &&
+			(doublesFinalConsonant.has(rest) || (endsConsonantVowelConsonant(rest) && canStartWord(rest))) {
 			return true
 		}
 	}
@@ -74,16 +75,13 @@ func canStartWord(w string) bool {
 	return false
 }
 
-// afterPrefixes returns what is left of w after each verb prefix it starts
-// with, keeping only remainders long enough to be a verb.
-func afterPrefixes(w string) []string {
-	var rests []string
-	for _, p := range verbPrefixes {
-		if len(w) >= len(p)+3 && strings.HasPrefix(w, p) {
-			rests = append(rests, w[len(p):])
-		}
+// cutVerbPrefix returns what is left of w after the verb prefix p, if w
+// starts with p and the rest is long enough to be a verb.
+func cutVerbPrefix(w, p string) (string, bool) {
+	if len(w) >= len(p)+3 && strings.HasPrefix(w, p) {
+		return w[len(p):], true
 	}
-	return rests
+	return "", false
 }
 
 // inSetWithPrefix reports whether w, or w without a verb prefix, is in s:
@@ -92,8 +90,8 @@ func inSetWithPrefix(s set, w string) bool {
 	if s.has(w) {
 		return true
 	}
-	for _, rest := range afterPrefixes(w) {
-		if s.has(rest) {
+	for _, p := range verbPrefixes {
+		if rest, ok := cutVerbPrefix(w, p); ok && s.has(rest) {
 			return true
 		}
 	}

@@ -13,6 +13,9 @@ import (
 // the fix is obvious.
 var ErrInvalidName = errors.New("topic: invalid name")
 
+// maxVersionDigits is the number of digits in MaxVersion.
+const maxVersionDigits = 9
+
 // exampleName is the valid name error messages point to.
 const exampleName = "v1.user.signup"
 
@@ -116,7 +119,7 @@ func parseVersion(seg string) (int, problem) {
 		return 0, problem{"is not a version: versions start at v1", ruleVersion}
 	case digits[0] == '0':
 		return 0, problem{"has a leading zero", ruleVersion}
-	case len(digits) > len(strconv.Itoa(MaxVersion)):
+	case len(digits) > maxVersionDigits:
 		return 0, problem{"is too large", ruleVersion}
 	}
 	v, _ := strconv.Atoi(digits) // nine digits at most: cannot fail

@@ -66,10 +66,10 @@ func splitPrefixedIrregular(w string) (prefix, rest string, ok bool) {
 		return "", "", false
 	}
 	for _, p := range verbPrefixes {
-		if len(w) < len(p)+3 || !strings.HasPrefix(w, p) {
+		r, ok := cutVerbPrefix(w, p)
+		if !ok {
 			continue
 		}
-		r := w[len(p):]
 		_, isBase := irregulars.pastOf[r]
 		_, isPast := irregulars.baseOf[r]
 		if isBase || isPast || sameInBothTenses.has(r) {
@@ -224,11 +224,12 @@ func irregularForms(base string) ([]string, bool) {
 // creating -> create, applying -> apply. Used to turn an event named like
 // "v1.order.shipping" into the suggestion "v1.order.shipped".
 func gerundBase(w string) (string, bool) {
-	if len(w) < 6 || !strings.HasSuffix(w, "ing") {
+	if len(w) < 5 || !strings.HasSuffix(w, "ing") {
 		return "", false
 	}
 	for _, c := range baseCandidates(w[:len(w)-3], false) {
-		if hasVowel(c) && regularGerund(c) == w && tenseOf(c) == present {
+		spelled := regularGerund(c) == w || (strings.HasSuffix(c, "e") && c+"ing" == w) // queuing, queueing
+		if spelled && hasVowel(c) && tenseOf(c) == present {
 			return c, true
 		}
 	}

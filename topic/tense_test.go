@@ -213,3 +213,115 @@ func TestVerbPairs(t *testing.T) {
 		assert.Truef(t, ok && got == p.present, "presentOf(%q) = %q, %v; want %q", p.past, got, ok, p.present)
 	}
 }
+
+func TestSameInBothTenses(t *testing.T) {
+	t.Parallel()
+	for _, w := range []string{
+		"reset", "put", "set", "cut", "shut", "read", "quit", "hit", "cast",
+		"broadcast", "upset", "bid", "split", "spread", "cost", "let", "bet",
+		"hurt", "burst", "forecast", "input", "output", "offset", "preset",
+		"shed", "wed", "fit", "outbid", "undercut", "multicast",
+		// Compounds and prefixes of such verbs.
+		"setup", "shutdown", "cutover", "cutoff", "readout", "rebid", "reread", "unset",
+	} {
+		assert.Equalf(t, both, tenseOf(w), "tenseOf(%q)", w)
+		p, ok := pastOf(w)
+		assert.Truef(t, ok && p == w, "pastOf(%q) = %q, %v", w, p, ok)
+		p, ok = presentOf(w)
+		assert.Truef(t, ok && p == w, "presentOf(%q) = %q, %v", w, p, ok)
+	}
+}
+
+// TestOtherPastForms covers past forms that are accepted but not the ones
+// suggested: British spellings, simple past next to participle, old forms.
+func TestOtherPastForms(t *testing.T) {
+	t.Parallel()
+	for form, base := range map[string]string{
+		"cancelled": "cancel", "labelled": "label", "modelled": "model",
+		"travelled": "travel", "levelled": "level", "fuelled": "fuel",
+		"signalled": "signal", "totalled": "total", "dialled": "dial",
+		"wrote": "write", "took": "take", "did": "do", "gave": "give",
+		"froze": "freeze", "broke": "break", "chose": "choose", "showed": "show",
+		"began": "begin", "forgot": "forget", "got": "get", "went": "go",
+		"burnt": "burn", "learnt": "learn", "spelt": "spell", "proved": "prove",
+		"lighted": "light", "saw": "see", "rewrote": "rewrite", "undid": "undo",
+		"tookover": "takeover", "wroteoff": "writeoff", "brokedown": "breakdown",
+		"fitted": "fit", "wedded": "wed", "quitted": "quit",
+		"misspelled": "misspell", "installed": "install", "recalled": "recall",
+	} {
+		assert.Equalf(t, past, tenseOf(form), "tenseOf(%q)", form)
+		got, ok := presentOf(form)
+		assert.Truef(t, ok && got == base, "presentOf(%q) = %q, %v; want %q", form, got, ok, base)
+	}
+}
+
+// TestWordsLeftWhole checks that words which only look like a prefix plus
+// a verb, or a verb plus a particle, are not split.
+func TestWordsLeftWhole(t *testing.T) {
+	t.Parallel()
+	for w, want := range map[string]string{
+		"maintain": "maintained", "reason": "reasoned", "hover": "hovered",
+		"cover": "covered", "discover": "discovered", "recover": "recovered",
+		"summon": "summoned", "present": "presented", "relent": "relented",
+		"relay": "relayed", "join": "joined", "train": "trained",
+		"explain": "explained", "mention": "mentioned", "shout": "shouted",
+		"scout": "scouted", "render": "rendered", "consent": "consented",
+		"button": "buttoned", "season": "seasoned",
+	} {
+		assert.Equalf(t, present, tenseOf(w), "tenseOf(%q)", w)
+		got, ok := pastOf(w)
+		assert.Truef(t, ok && got == want, "pastOf(%q) = %q, %v; want %q", w, got, ok, want)
+	}
+}
+
+// TestGerunds: an -ing verb reads as present; as an event the suggestion is
+// the past of the verb behind it.
+func TestGerunds(t *testing.T) {
+	t.Parallel()
+	for w, want := range map[string]string{
+		"shipping": "shipped", "processing": "processed", "creating": "created",
+		"applying": "applied", "pinging": "pinged", "bringing": "brought",
+		"paying": "paid", "canceling": "canceled", "committing": "committed",
+		"dying": "died", "signing": "signed", "queueing": "queued",
+	} {
+		assert.Equalf(t, present, tenseOf(w), "tenseOf(%q)", w)
+		got, ok := pastOf(w)
+		assert.Truef(t, ok && got == want, "pastOf(%q) = %q, %v; want %q", w, got, ok, want)
+	}
+}
+
+func TestNoSuggestionForNonWords(t *testing.T) {
+	t.Parallel()
+	for _, w := range []string{"step2", "oauth2", "v2", "x9ed"} {
+		_, ok := pastOf(w)
+		assert.Falsef(t, ok, "pastOf(%q)", w)
+		_, ok = presentOf(w)
+		assert.Falsef(t, ok, "presentOf(%q)", w)
+	}
+}
+
+// TestVerbListsAreConsistent guards the tables in verbs.go: no word may
+// be listed as two things at once, and the table rows must be well formed.
+func TestVerbListsAreConsistent(t *testing.T) {
+	t.Parallel()
+	for _, row := range irregularTable {
+		if !assert.GreaterOrEqual(t, len(row), 2, "row %v", row) {
+			continue
+		}
+		base := row[0]
+		assert.Falsef(t, sameInBothTenses.has(base), "%q is irregular and same-in-both-tenses", base)
+		for _, form := range row[1:] {
+			assert.NotEqualf(t, base, form, "%q lists itself as its past", base)
+			_, isBase := irregulars.pastOf[form]
+			assert.Falsef(t, isBase, "past form %q of %q is also listed as a base", form, base)
+			assert.Falsef(t, sameInBothTenses.has(form), "past form %q of %q is same-in-both-tenses", form, base)
+		}
+	}
+	for w := range presentEndingInEd {
+		assert.Falsef(t, isRegularPast(w), "%q", w)
+		assert.NotEqualf(t, past, tenseOf(w), "tenseOf(%q)", w)
+	}
+	for w := range particleBases {
+		assert.Equalf(t, present, tenseOf(w), "particle base %q should read as present", w)
+	}
+}

@@ -1,0 +1,170 @@
+package topic
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestValidateNamespace(t *testing.T) {
+	t.Parallel()
+	for _, ns := range []string{"", "prod", "prod.eu", "tenant42", "a", "a1.b2.c3", "dev.alice", "cmds", "events", strings.Repeat("n", MaxNamespaceLen)} {
+		assert.NoErrorf(t, ValidateNamespace(ns), "ValidateNamespace(%q)", ns)
+	}
+	tests := []struct {
+		ns   string
+		want string
+	}{
+		{"prod_eu", `segment 1 "prod_eu" has '_'`},
+		{"prod-eu", `segment 1 "prod-eu" has '-'`},
+		{"Prod", `segment 1 "Prod" has upper case`},
+		{"prod.*", `segment 2 "*" has the wildcard '*'`},
+		{"prod.>", `segment 2 ">" has the wildcard '>'`},
+		{"prod eu", `has white space`},
+		{"prod.", `segment 2 "" is empty`},
+		{".prod", `segment 1 "" is empty`},
+		{"prod..eu", `segment 2 "" is empty`},
+		{"1prod", `starts with a digit`},
+		{"prød", `has non-ASCII characters`},
+		{"cmd", `segment 1 "cmd" is reserved`},
+		{"prod.evt", `segment 2 "evt" is reserved`},
+		{"$js", `has '$'`},
+		{strings.Repeat("n", MaxNamespaceLen+1), "bytes long, the limit is 64"},
+	}
+	for _, tt := range tests {
+		err := ValidateNamespace(tt.ns)
+		require.Errorf(t, err, "ValidateNamespace(%q)", tt.ns)
+		assert.True(t, errors.Is(err, ErrInvalidNamespace))
+		assert.False(t, errors.Is(err, ErrInvalidName))
+		assert.Contains(t, err.Error(), tt.want)
+		assert.True(t, strings.HasPrefix(err.Error(), "topic: invalid namespace "), err.Error())
+	}
+}
+
+func TestSubjectStreamAndFilter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		ns, name          string
+		kind              Kind
+		subject, stream   string
+		streamSubjectsFor string
+	}{
+		{"", "v1.user.signup", KindCommand, "cmd.v1.user.signup", "CMD_user", "cmd.*.user.>"},
+		{"", "v1.user.signedup", KindEvent, "evt.v1.user.signedup", "EVT_user", "evt.*.user.>"},
+		{"", "v2.user.email.changed", KindEvent, "evt.v2.user.email.changed", "EVT_user", "evt.*.user.>"},
+		{"prod", "v1.order.ship", KindCommand, "prod.cmd.v1.order.ship", "prod_CMD_order", "prod.cmd.*.order.>"},
+		{"prod.eu", "v1.order.shipped", KindEvent, "prod.eu.evt.v1.order.shipped", "prod_eu_EVT_order", "prod.eu.evt.*.order.>"},
+	}
+	for _, tt := range tests {
+		n := mustParse(t, tt.name)
+		assert.Equal(t, tt.subject, Subject(tt.ns, tt.kind, n))
+		assert.Equal(t, tt.stream, Stream(tt.ns, tt.kind, n.Entity))
+		assert.Equal(t, tt.streamSubjectsFor, StreamSubjects(tt.ns, tt.kind, n.Entity))
+		assert.Truef(t, subjectMatches(StreamSubjects(tt.ns, tt.kind, n.Entity), Subject(tt.ns, tt.kind, n)),
+			"the stream's filter covers the topic's subject")
+
+		k, parsed, err := ParseSubject(tt.ns, tt.subject)
+		require.NoError(t, err)
+		assert.Equal(t, tt.kind, k)
+		assert.Equal(t, tt.name, parsed.String())
+	}
+}
+
+// TestStreamsNeverOverlap checks the property the reserved namespace
+// segments buy: a stream's filter never matches a subject that belongs to
+// another namespace, kind or entity.
+func TestStreamsNeverOverlap(t *testing.T) {
+	t.Parallel()
+	namespaces := []string{"", "prod", "prod.eu", "eu", "prod.eu.v1", "v1", "v1.user", "user", "evts"}
+	names := []string{"v1.user.signup", "v1.user.signedup", "v2.user.email.changed", "v1.cmd.run", "v1.evt.ran", "v1.order.shipped", "v1.prod.eu"}
+	for _, ns := range namespaces {
+		require.NoError(t, ValidateNamespace(ns))
+	}
+	for _, nsA := range namespaces {
+		for _, kA := range []Kind{KindCommand, KindEvent} {
+			for _, entity := range []string{"user", "cmd", "order", "prod"} {
+				filter := StreamSubjects(nsA, kA, entity)
+				for _, nsB := range namespaces {
+					for _, kB := range []Kind{KindCommand, KindEvent} {
+						for _, s := range names {
+							n := mustParse(t, s)
+							want := nsA == nsB && kA == kB && n.Entity == entity
+							assert.Equalf(t, want, subjectMatches(filter, Subject(nsB, kB, n)),
+								"filter %q, subject %q", filter, Subject(nsB, kB, n))
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestStreamNamesAreDistinct(t *testing.T) {
+	t.Parallel()
+	seen := map[string]string{}
+	for _, ns := range []string{"", "prod", "prod.eu", "prodeu", "prod.e.u", "cmds"} {
+		for _, k := range []Kind{KindCommand, KindEvent} {
+			for _, entity := range []string{"user", "eu", "cmd", "produser"} {
+				s := Stream(ns, k, entity)
+				key := ns + "|" + k.String() + "|" + entity
+				if prev, dup := seen[s]; dup {
+					t.Errorf("stream %q for both %s and %s", s, prev, key)
+				}
+				seen[s] = key
+				assert.NotContains(t, s, ".")
+			}
+		}
+	}
+}
+
+func TestParseSubjectErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ ns, subject, want string }{
+		{"prod", "dev.cmd.v1.user.signup", `not in namespace "prod"`},
+		{"", "xyz.v1.user.signup", "no cmd or evt segment"},
+		{"", "v1.user.signup", "no cmd or evt segment"},
+		{"", "cmd.v1.User.signup", `segment 2 (entity) "User" has upper case`},
+		{"", "evt", `"": it is empty`},
+		{"prod", "prod", `not in namespace`},
+	}
+	for _, tt := range tests {
+		_, _, err := ParseSubject(tt.ns, tt.subject)
+		require.Errorf(t, err, "ParseSubject(%q, %q)", tt.ns, tt.subject)
+		assert.ErrorIs(t, err, ErrInvalidName)
+		assert.Contains(t, err.Error(), tt.want)
+	}
+}
+
+func TestInvalidKindPanics(t *testing.T) {
+	t.Parallel()
+	n := mustParse(t, "v1.user.signup")
+	assert.PanicsWithValue(t, "topic: Kind(0) is not a kind; use topic.KindCommand or topic.KindEvent",
+		func() { Subject("", 0, n) })
+	assert.Panics(t, func() { Stream("", 3, "user") })
+	assert.Panics(t, func() { StreamSubjects("", 3, "user") })
+}
+
+func TestSubjectAllocatesOnce(t *testing.T) {
+	n := mustParse(t, "v1.user.signedup")
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = Subject("prod.eu", KindEvent, n) }))
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = Stream("prod.eu", KindEvent, "user") }))
+}
+
+// subjectMatches implements NATS subject matching for a filter with '*'
+// and a trailing '>', which is all StreamSubjects produces.
+func subjectMatches(filter, subject string) bool {
+	f := strings.Split(filter, ".")
+	s := strings.Split(subject, ".")
+	for i, tok := range f {
+		if tok == ">" {
+			return len(s) > i
+		}
+		if i >= len(s) || (tok != "*" && tok != s[i]) {
+			return false
+		}
+	}
+	return len(f) == len(s)
+}
