@@ -60,3 +60,17 @@ func retryDelay(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// ErrInvalidOption is returned (wrapped) for an option, group or setting
+// that cannot be used; the message says which and what to use instead.
+var ErrInvalidOption = errors.New("choreo/bus: invalid option")
+
+// ErrIncompatible is returned (wrapped) when a stream or consumer already
+// exists with a setting that cannot be changed in place, such as the
+// retention policy or the deliver policy. The message names the setting;
+// delete or rename the stream or consumer, or align the option, to proceed.
+var ErrIncompatible = errors.New("choreo/bus: existing stream or consumer is incompatible")
+
+// ErrDecode is wrapped in the dead-letter reason of a message that is not a
+// CloudEvent or whose payload does not decode into the handler's type.
+var ErrDecode = errors.New("choreo/bus: cannot decode message")

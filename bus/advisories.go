@@ -1,0 +1,152 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/choreo-bus/choreo/topic"
+)
+
+// A handler that crashes (or hangs past its ack wait) on the last allowed
+// delivery cannot dead-letter its message. The server then gives up on its
+// own and announces it with a MAX_DELIVERIES advisory. The bus captures
+// these advisories in a stream and turns each into a dead letter, so that
+// nothing a handler failed to report is lost silently.
+
+const (
+	advisoryStream  = "CHOREO_MAX_DELIVERIES"
+	advisorySubject = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>"
+)
+
+// maxDeliveriesAdvisory is the part of the server's advisory the bus reads.
+type maxDeliveriesAdvisory struct {
+	Stream     string `json:"stream"`
+	Consumer   string `json:"consumer"`
+	StreamSeq  uint64 `json:"stream_seq"`
+	Deliveries int    `json:"deliveries"`
+}
+
+// deadLetterState owns the advisory converter of one bus.
+type deadLetterState struct {
+	once sync.Once
+	mu   sync.Mutex
+	cc   jetstream.ConsumeContext
+}
+
+// start begins converting advisories, once per bus. Failures are logged,
+// not returned: the explicit dead-letter path works without it.
+func (s *deadLetterState) start(b *Bus) {
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cc, err := b.startAdvisoryConverter(ctx)
+		if err != nil {
+			b.cfg.logger.Warn("choreo: not capturing max-deliveries advisories; messages whose handler crashed on the last attempt will not show in DeadLetters", "error", err)
+			return
+		}
+		s.mu.Lock()
+		s.cc = cc
+		s.mu.Unlock()
+	})
+}
+
+func (s *deadLetterState) stop() {
+	s.once.Do(func() {}) // no start after stop
+	s.mu.Lock()
+	cc := s.cc
+	s.mu.Unlock()
+	if cc != nil {
+		cc.Drain()
+		<-cc.Closed()
+	}
+}
+
+func (b *Bus) startAdvisoryConverter(ctx context.Context) (jetstream.ConsumeContext, error) {
+	err := b.streams.ensureWith(ctx, advisoryStream, func() jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        advisoryStream,
+			Description: "choreo: JetStream max-deliveries advisories, turned into dead letters",
+			Subjects:    []string{advisorySubject},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    b.cfg.replicas,
+			MaxAge:      7 * 24 * time.Hour,
+			Duplicates:  b.cfg.duplicateWindow,
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	name := "deadletters"
+	if b.cfg.namespace != "" {
+		name = strings.ReplaceAll(b.cfg.namespace, ".", "_") + "_deadletters"
+	}
+	cons, err := ensureConsumer(ctx, b, advisoryStream, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "choreo: turns max-deliveries advisories into dead letters",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxDeliver:    -1,
+		MaxAckPending: 1000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		Replicas:      b.cfg.replicas,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cons.Consume(func(m jetstream.Msg) { b.convertAdvisory(m) }, jetstream.PullMaxMessages(16))
+}
+
+// convertAdvisory parks the message an advisory is about. Advisories of
+// other namespaces are acknowledged and left to their own buses.
+func (b *Bus) convertAdvisory(m jetstream.Msg) {
+	var a maxDeliveriesAdvisory
+	if err := json.Unmarshal(m.Data(), &a); err != nil || a.Stream == "" {
+		_ = m.Term()
+		return
+	}
+	if !b.ownsStream(a.Stream) {
+		_ = m.Ack()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := b.js.Stream(ctx, a.Stream)
+	if err != nil {
+		_ = m.NakWithDelay(5 * time.Second)
+		return
+	}
+	orig, err := stream.GetMsg(ctx, a.StreamSeq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		_ = m.Ack() // handled after all, or expired: nothing left to park
+		return
+	}
+	if err != nil {
+		_ = m.NakWithDelay(5 * time.Second)
+		return
+	}
+	d := &Delivery{Subject: orig.Subject, Stream: a.Stream, Consumer: a.Consumer, StreamSequence: a.StreamSeq, Attempt: a.Deliveries}
+	reason := "max deliveries reached without an outcome: the handler crashed or exceeded its ack wait on every attempt"
+	if err := b.park(ctx, orig.Header, orig.Data, d, reason); err != nil {
+		_ = m.NakWithDelay(5 * time.Second)
+		return
+	}
+	if strings.HasPrefix(a.Stream, topic.Stream(b.cfg.namespace, topic.KindCommand, "")) {
+		// A work-queue stream keeps an unacknowledged command forever.
+		_ = stream.DeleteMsg(ctx, a.StreamSeq)
+	}
+	b.cfg.logger.Error("choreo: dead-lettered after max deliveries without an outcome", "stream", a.Stream, "consumer", a.Consumer, "sequence", a.StreamSeq)
+	_ = m.Ack()
+}
+
+// ownsStream reports whether a stream belongs to this bus's namespace.
+func (b *Bus) ownsStream(stream string) bool {
+	return strings.HasPrefix(stream, topic.Stream(b.cfg.namespace, topic.KindCommand, "")) ||
+		strings.HasPrefix(stream, topic.Stream(b.cfg.namespace, topic.KindEvent, ""))
+}

@@ -1,0 +1,118 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/choreo-bus/choreo/topic"
+)
+
+// ErrAsyncPublish is returned by Flush when asynchronous publishes failed
+// since the previous Flush; each failed Future says which and why.
+var ErrAsyncPublish = errors.New("choreo/bus: asynchronous publishes failed")
+
+// Future is the pending result of SendAsync or PublishAsync. Its methods
+// are safe for concurrent use and Wait may be called more than once.
+type Future struct {
+	id string
+	f  jetstream.PubAckFuture
+
+	mu       sync.Mutex
+	resolved bool
+	receipt  Receipt
+	err      error
+}
+
+// ID is the message's CloudEvents id.
+func (f *Future) ID() string { return f.id }
+
+// Wait blocks until the broker acknowledged the message (or refused it, or
+// the acknowledgement timed out) and returns the receipt, or until ctx is
+// done, in which case a later Wait can still collect the result.
+func (f *Future) Wait(ctx context.Context) (Receipt, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.resolved {
+		return f.receipt, f.err
+	}
+	// The nats.go future delivers its outcome once, so it is read under the
+	// lock and remembered for every later caller.
+	select {
+	case ack := <-f.f.Ok():
+		f.receipt = Receipt{ID: f.id, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}
+	case err := <-f.f.Err():
+		f.receipt, f.err = Receipt{ID: f.id}, fmt.Errorf("choreo/bus: asynchronous publish of %s: %w", f.id, err)
+	case <-ctx.Done():
+		return Receipt{ID: f.id}, ctx.Err()
+	}
+	f.resolved = true
+	return f.receipt, f.err
+}
+
+// SendAsync sends a command without waiting for the broker's
+// acknowledgement; the Future reports it. Use it (or PublishAsync) for
+// throughput, then Flush or Wait on the futures before treating the
+// messages as stored. It blocks only while WithAsyncMaxPending messages await
+// acknowledgement, until ctx is done.
+func SendAsync[T any](ctx context.Context, b *Bus, c topic.Command[T], data T, opts ...PublishOption) (*Future, error) {
+	return b.publishAsync(ctx, topic.KindCommand, c.Name(), data, opts)
+}
+
+// PublishAsync publishes an event without waiting for the broker's
+// acknowledgement; see SendAsync.
+func PublishAsync[T any](ctx context.Context, b *Bus, e topic.Event[T], data T, opts ...PublishOption) (*Future, error) {
+	return b.publishAsync(ctx, topic.KindEvent, e.Name(), data, opts)
+}
+
+func (b *Bus) publishAsync(ctx context.Context, k topic.Kind, n topic.Name, data any, opts []PublishOption) (*Future, error) {
+	if err := b.enter(); err != nil {
+		return nil, err
+	}
+	defer b.leave()
+	msg, _, id, err := b.prepare(ctx, k, n, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		f, err := b.js.PublishMsgAsync(msg)
+		if err == nil {
+			return &Future{id: id, f: f}, nil
+		}
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			return nil, publishError(n, err)
+		}
+		// The window is full: wait for acknowledgements, within ctx.
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("choreo/bus: publishing %s: %w while %d publishes await acknowledgement", n, ctx.Err(), b.js.PublishAsyncPending())
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// Flush waits until every asynchronous publish made so far is acknowledged
+// or failed, at most until ctx is done. It returns an error wrapping
+// ErrAsyncPublish when any of them failed since the previous Flush.
+func (b *Bus) Flush(ctx context.Context) error {
+	if b.closed.Load() {
+		return ErrClosed
+	}
+	return b.flush(ctx)
+}
+
+func (b *Bus) flush(ctx context.Context) error {
+	select {
+	case <-b.js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return fmt.Errorf("choreo/bus: flush: %w with %d publishes unacknowledged", ctx.Err(), b.js.PublishAsyncPending())
+	}
+	if n := b.asyncFailed.Swap(0); n > 0 {
+		return fmt.Errorf("%w: %d since the last Flush; their futures (or the log) say why", ErrAsyncPublish, n)
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/choreo-bus/choreo/topic"
+)
+
+// asyncAckTimeout bounds the wait for the acknowledgement of an
+// asynchronous publish; the future then fails and the message can be retried.
+const asyncAckTimeout = 15 * time.Second
+
+// Bus sends commands and publishes events, and runs the handlers of one
+// service. Create one per service process with Connect (or New on an existing
+// connection) and Close it on shutdown. All methods are safe for concurrent
+// use.
+type Bus struct {
+	cfg     config
+	nc      *nats.Conn
+	ownConn bool
+	js      jetstream.JetStream
+
+	streams   streamCache
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
+	// inflight counts publishes and subscription starts under way, so Close
+	// waits for them before closing the connection.
+	inflight sync.WaitGroup
+
+	asyncFailed atomic.Int64
+	deadLetters deadLetterState
+}
+
+// Connect dials the NATS server(s) at url (comma-separated for a cluster)
+// and returns a Bus on that connection. The connection reconnects forever,
+// with jittered back-off, and buffers publishes while it does; Close closes
+// it. ctx bounds the initial connection attempt.
+func Connect(ctx context.Context, url string, opts ...Option) (*Bus, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.logger
+	natsOpts := []nats.Option{
+		nats.Name(cfg.source),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, time.Second),
+		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: a deliberate close
+				log.Warn("choreo: disconnected from NATS; reconnecting", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info("choreo: reconnected to NATS", "url", c.ConnectedUrlRedacted())
+		}),
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		natsOpts = append(natsOpts, nats.Timeout(time.Until(dl)))
+	}
+	nc, err := nats.Connect(url, natsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("choreo/bus: connecting to %q: %w (is nats-server running with JetStream? try `go run ./cmd/choreo dev`)", url, err)
+	}
+	b, err := newBus(nc, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	b.ownConn = true
+	return b, nil
+}
+
+// New returns a Bus on an existing connection. The caller keeps ownership of
+// nc: Close drains the bus but leaves nc open.
+func New(nc *nats.Conn, opts ...Option) (*Bus, error) {
+	if nc == nil {
+		return nil, fmt.Errorf("%w: nil *nats.Conn", ErrInvalidOption)
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return newBus(nc, cfg)
+}
+
+func newBus(nc *nats.Conn, cfg config) (*Bus, error) {
+	b := &Bus{cfg: cfg, nc: nc, subs: make(map[*Subscription]struct{})}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(cfg.asyncMaxPending),
+		// Without a timeout a future whose acknowledgement was lost (server
+		// gone mid-publish) would never resolve.
+		jetstream.WithPublishAsyncTimeout(asyncAckTimeout),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+			b.asyncFailed.Add(1)
+			cfg.logger.Warn("choreo: async publish failed", "subject", m.Subject, "id", m.Header.Get(jetstream.MsgIDHeader), "error", err)
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("choreo/bus: JetStream context: %w", err)
+	}
+	b.js = js
+	b.streams.init(b)
+	return b, nil
+}
+
+// Source is the service name set with WithSource.
+func (b *Bus) Source() string { return b.cfg.source }
+
+// Namespace is the prefix set with WithNamespace ("" when none).
+func (b *Bus) Namespace() string { return b.cfg.namespace }
+
+// Conn is the underlying NATS connection.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// JetStream is the JetStream API on the bus connection, for what choreo does
+// not wrap (key-value buckets, stream administration).
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
+// Logger is the logger set with WithLogger.
+func (b *Bus) Logger() *slog.Logger { return b.cfg.logger }
+
+// enter registers an operation so that Close waits for it; it fails once
+// Close has begun.
+func (b *Bus) enter() error {
+	if b.closed.Load() {
+		return ErrClosed
+	}
+	b.inflight.Add(1)
+	if b.closed.Load() {
+		b.inflight.Done()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (b *Bus) leave() { b.inflight.Done() }
+
+// Close shuts the bus down gracefully: new publishes and subscriptions fail
+// with ErrClosed at once; subscriptions stop fetching and their in-flight
+// handlers run to completion (until ctx is done, when their contexts are
+// cancelled); pending asynchronous publishes are flushed; a connection made
+// by Connect is drained and closed. Close is safe to call more than once;
+// later calls return the first result.
+func (b *Bus) Close(ctx context.Context) error {
+	b.closeOnce.Do(func() { b.closeErr = b.close(ctx) })
+	return b.closeErr
+}
+
+func (b *Bus) close(ctx context.Context) error {
+	b.closed.Store(true)
+	b.mu.Lock()
+	subs := make([]*Subscription, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+
+	var errs []error
+	for _, s := range subs {
+		if err := s.Drain(ctx); err != nil && !errors.Is(err, ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	b.deadLetters.stop()
+	b.inflight.Wait()
+	if err := b.flush(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if b.ownConn {
+		if err := b.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, err)
+		}
+		waitClosed(ctx, b.nc)
+	}
+	return errors.Join(errs...)
+}
+
+// waitClosed waits for a draining connection to close, at most until ctx is
+// done, and then closes it for good.
+func waitClosed(ctx context.Context, nc *nats.Conn) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !nc.IsClosed() {
+		select {
+		case <-ctx.Done():
+			nc.Close()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *Bus) track(s *Subscription) {
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+}
+
+func (b *Bus) untrack(s *Subscription) {
+	b.mu.Lock()
+	delete(b.subs, s)
+	b.mu.Unlock()
+}
+
+// validateNamespace wraps topic's namespace check in the bus's option error.
+func validateNamespace(ns string) error {
+	if err := topic.ValidateNamespace(ns); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+// Package bustest helps users test their services against a real broker: it
+// starts an in-process JetStream server per test and gives a ready *bus.Bus,
+// both cleaned up when the test ends.
+//
+//	func TestSignup(t *testing.T) {
+//		b := bustest.New(t, bus.WithSource("accounts"))
+//		sub, err := bus.HandleCommand(b, topics.UserSignupV1Command, handle)
+//		...
+//	}
+//
+// For several services (several buses) on one server, start the server with
+// NewServer and connect each bus with Connect.
+package bustest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/choreo-bus/choreo/bus"
+	"github.com/choreo-bus/choreo/embedded"
+)
+
+// New starts a fresh JetStream server and returns a bus connected to it.
+// The bus logs to tb (warnings and above); its source defaults to a name
+// derived from the test, so bus options come after it and may override it.
+// Both are closed with tb.Cleanup. New fails the test on error.
+func New(tb testing.TB, opts ...bus.Option) *bus.Bus {
+	tb.Helper()
+	srv := NewServer(tb)
+	return Connect(tb, srv, opts...)
+}
+
+// NewServer starts a fresh JetStream server, shut down with tb.Cleanup.
+func NewServer(tb testing.TB) *embedded.Server {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := embedded.Start(ctx)
+	if err != nil {
+		tb.Fatalf("bustest: starting JetStream server: %v", err)
+	}
+	tb.Cleanup(srv.Shutdown)
+	return srv
+}
+
+// Connect returns a bus on srv, closed with tb.Cleanup (registered after the
+// server's, so it runs before the server shuts down).
+func Connect(tb testing.TB, srv *embedded.Server, opts ...bus.Option) *bus.Bus {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The logger is made first so that its cleanup (muting it) runs last.
+	all := append([]bus.Option{bus.WithSource(sourceFor(tb)), bus.WithLogger(Logger(tb))}, opts...)
+	b, err := bus.Connect(ctx, srv.ClientURL(), all...)
+	if err != nil {
+		tb.Fatalf("bustest: connecting bus: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := b.Close(ctx); err != nil {
+			tb.Logf("bustest: closing bus: %v", err)
+		}
+	})
+	return b
+}
+
+// Logger returns a slog.Logger that writes warnings and errors to tb.Log, so
+// they show next to the failing test. Lines logged after the test ended (by
+// a goroutine that outlived it) are dropped instead of panicking.
+func Logger(tb testing.TB) *slog.Logger {
+	w := &tbWriter{tb: tb}
+	tb.Cleanup(func() { w.done.Store(true) })
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type tbWriter struct {
+	tb   testing.TB
+	done atomic.Bool
+}
+
+func (w *tbWriter) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.tb.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+// sourceFor turns a test name into a valid bus source.
+func sourceFor(tb testing.TB) string {
+	var b strings.Builder
+	for _, r := range tb.Name() {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	s := b.String()
+	if len(s) > 64 {
+		s = fmt.Sprintf("%s_%x", s[:48], fnv(s))
+	}
+	return s
+}
+
+func fnv(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
+}

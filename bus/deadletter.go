@@ -1,0 +1,236 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/choreo-bus/choreo/envelope"
+)
+
+// Headers the bus adds to a dead letter, next to the original message's.
+const (
+	hdrReason     = "Choreo-Dlq-Reason"
+	hdrConsumer   = "Choreo-Dlq-Consumer"
+	hdrSubject    = "Choreo-Dlq-Subject"
+	hdrStream     = "Choreo-Dlq-Stream"
+	hdrSequence   = "Choreo-Dlq-Sequence"
+	hdrDeliveries = "Choreo-Dlq-Deliveries"
+	hdrFailedAt   = "Choreo-Dlq-Failed-At"
+)
+
+// DeadLetter is a message that its handler group gave up on, with why.
+type DeadLetter struct {
+	// Envelope is the original message, or nil when it was not a CloudEvent
+	// (see Header and Data for what arrived).
+	Envelope *envelope.Envelope
+	// Subject is the original wire subject.
+	Subject string
+	// Consumer is the durable consumer (handler group) that gave up.
+	Consumer string
+	// Reason says why: the handler's error, a decoding failure, or max
+	// deliveries reached without an answer (a crash or timeout).
+	Reason string
+	// Deliveries is how many times the message was delivered.
+	Deliveries int
+	// FailedAt is when it was dead-lettered.
+	FailedAt time.Time
+
+	// Stream and StreamSequence locate the original message.
+	Stream         string
+	StreamSequence uint64
+	// Sequence is the dead letter's own position in the dead-letter stream.
+	Sequence uint64
+	// Header and Data are the original message as it arrived.
+	Header nats.Header
+	Data   []byte
+}
+
+// deadLetterStream and deadLetterSubject name where a namespace's dead
+// letters live: "DLQ" over "dlq.>", or "prod_DLQ" over "prod.dlq.>".
+func (b *Bus) deadLetterStream() string {
+	if b.cfg.namespace == "" {
+		return "DLQ"
+	}
+	return strings.ReplaceAll(b.cfg.namespace, ".", "_") + "_DLQ"
+}
+
+func (b *Bus) deadLetterSubject(stream, consumer string) string {
+	return b.namespacePrefix() + "dlq." + stream + "." + consumer
+}
+
+// namespacePrefix is "" or the namespace followed by a dot.
+func (b *Bus) namespacePrefix() string {
+	if b.cfg.namespace == "" {
+		return ""
+	}
+	return b.cfg.namespace + "."
+}
+
+func (b *Bus) ensureDeadLetterStream(ctx context.Context) error {
+	name := b.deadLetterStream()
+	return b.streams.ensureWith(ctx, name, func() jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        name,
+			Description: "choreo dead letters: messages their handlers gave up on",
+			Subjects:    []string{b.namespacePrefix() + "dlq.>"},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    b.cfg.replicas,
+			MaxAge:      b.cfg.deadLetterAge,
+			Duplicates:  b.cfg.duplicateWindow,
+		}
+	})
+}
+
+// park stores a copy of msg, with why it failed, in the dead-letter stream.
+// Its Nats-Msg-Id is derived from the original's position, so parking the
+// same delivery twice (a crash between park and term) stores it once.
+func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Delivery, reason string) error {
+	h := make(nats.Header, len(header)+8)
+	for k, v := range header {
+		if k != jetstream.MsgIDHeader && !strings.HasPrefix(k, "Choreo-Dlq-") {
+			h[k] = v
+		}
+	}
+	subject := d.Subject
+	if i := strings.Index(subject, "._redeliver."); i >= 0 {
+		subject = subject[:i]
+	}
+	h.Set(jetstream.MsgIDHeader, "dlq:"+d.Stream+":"+d.Consumer+":"+strconv.FormatUint(d.StreamSequence, 10))
+	h.Set(hdrReason, oneLine(reason))
+	h.Set(hdrConsumer, d.Consumer)
+	h.Set(hdrSubject, subject)
+	h.Set(hdrStream, d.Stream)
+	h.Set(hdrSequence, strconv.FormatUint(d.StreamSequence, 10))
+	h.Set(hdrDeliveries, strconv.Itoa(d.Attempt))
+	h.Set(hdrFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
+	if err := b.ensureDeadLetterStream(ctx); err != nil {
+		return err
+	}
+	out := &nats.Msg{Subject: b.deadLetterSubject(d.Stream, d.Consumer), Header: h, Data: data}
+	if _, err := b.js.PublishMsg(ctx, out); err != nil {
+		return fmt.Errorf("choreo/bus: publishing dead letter: %w", err)
+	}
+	return nil
+}
+
+// DeadLetters lists the dead letters of the bus's namespace, oldest first.
+func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	if err := b.enter(); err != nil {
+		return nil, err
+	}
+	defer b.leave()
+	if err := b.ensureDeadLetterStream(ctx); err != nil {
+		return nil, err
+	}
+	stream, err := b.js.Stream(ctx, b.deadLetterStream())
+	if err != nil {
+		return nil, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
+	}
+	if info.State.Msgs == 0 {
+		return nil, nil
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return nil, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
+	}
+	var out []DeadLetter
+	for {
+		batch, err := cons.FetchNoWait(256)
+		if err != nil {
+			return out, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
+		}
+		pending := uint64(0)
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			meta, err := m.Metadata()
+			if err != nil {
+				continue
+			}
+			pending = meta.NumPending
+			out = append(out, decodeDeadLetter(m, meta.Sequence.Stream))
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return out, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
+		}
+		if pending == 0 || n == 0 {
+			return out, nil
+		}
+	}
+}
+
+func decodeDeadLetter(m jetstream.Msg, seq uint64) DeadLetter {
+	h := m.Headers()
+	dl := DeadLetter{
+		Subject:  h.Get(hdrSubject),
+		Consumer: h.Get(hdrConsumer),
+		Reason:   h.Get(hdrReason),
+		Stream:   h.Get(hdrStream),
+		Sequence: seq,
+		Header:   nats.Header{},
+		Data:     m.Data(),
+	}
+	dl.Deliveries, _ = strconv.Atoi(h.Get(hdrDeliveries))
+	dl.StreamSequence, _ = strconv.ParseUint(h.Get(hdrSequence), 10, 64)
+	dl.FailedAt, _ = time.Parse(time.RFC3339Nano, h.Get(hdrFailedAt))
+	for k, v := range h {
+		if k != jetstream.MsgIDHeader && !strings.HasPrefix(k, "Choreo-Dlq-") {
+			dl.Header[k] = v
+		}
+	}
+	if env, err := envelope.Read(&nats.Msg{Subject: dl.Subject, Header: dl.Header, Data: dl.Data}); err == nil {
+		dl.Envelope = env
+	}
+	return dl
+}
+
+// Redeliver puts a dead letter back in front of the handler group that gave
+// up on it (and no other group), with a new Nats-Msg-Id and the same ce-id,
+// and then removes it from the dead-letter stream. Redelivering the same
+// dead letter twice within the duplicate window delivers it once.
+func (b *Bus) Redeliver(ctx context.Context, dl DeadLetter) error {
+	if err := b.enter(); err != nil {
+		return err
+	}
+	defer b.leave()
+	if dl.Subject == "" || dl.Consumer == "" || dl.Sequence == 0 {
+		return fmt.Errorf("%w: dead letter without subject, consumer or sequence; pass one returned by DeadLetters", ErrInvalidOption)
+	}
+	h := make(nats.Header, len(dl.Header)+1)
+	for k, v := range dl.Header {
+		h[k] = v
+	}
+	h.Set(jetstream.MsgIDHeader, "redeliver:"+b.deadLetterStream()+":"+strconv.FormatUint(dl.Sequence, 10))
+	msg := &nats.Msg{Subject: redeliverSubject(dl.Subject, dl.Consumer), Header: h, Data: dl.Data}
+	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("choreo/bus: redelivering dead letter %d: %w", dl.Sequence, err)
+	}
+	stream, err := b.js.Stream(ctx, b.deadLetterStream())
+	if err == nil {
+		err = stream.DeleteMsg(ctx, dl.Sequence)
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return fmt.Errorf("choreo/bus: redelivered dead letter %d but could not remove it (calling Redeliver again is safe): %w", dl.Sequence, err)
+	}
+	return nil
+}
+
+// oneLine keeps a header value on one line: NATS headers cannot hold CR or LF.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r\n", " | ", "\n", " | ", "\r", " ").Replace(s)
+}

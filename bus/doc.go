@@ -1,0 +1,74 @@
+// Package bus lets services send commands and publish events through NATS
+// JetStream, and handle them with typed handlers that retry with back-off
+// and end in a dead-letter stream.
+//
+// # Commands and events
+//
+// A command ("v1.user.signup": do this) goes to exactly one handling
+// service; every instance of that service shares one durable consumer, so
+// each command is handled once. An event ("v1.user.signedup": this
+// happened) goes to every subscriber group; the instances of one group
+// share the group's consumer. Topics are typed (topic.Command[T],
+// topic.Event[T]), so sending an event as a command does not compile.
+//
+//	b, err := bus.Connect(ctx, "nats://localhost:4222", bus.WithSource("accounts"))
+//	...
+//	sub, err := bus.HandleCommand(b, signup, func(ctx context.Context, m *bus.Message[Signup]) error {
+//		// ... create the user ...
+//		_, err := bus.Publish(ctx, b, signedUp, SignedUp{UserID: id}) // ctx continues the chain
+//		return err
+//	})
+//
+// # Delivery and outcomes
+//
+// Delivery is at least once. The handler's return value decides what
+// happens to the message: nil acknowledges it; an error redelivers it after
+// the subscription's back-off (WithBackoff; the server holds it, so a
+// failing handler does not spin); RetryAfter(err, d) redelivers after d;
+// Permanent(err) dead-letters it at once; a failure on the last attempt
+// (WithMaxDeliver) dead-letters it. Messages that are not CloudEvents, or
+// whose payload does not decode into the handler's type, are dead-lettered
+// on arrival and never reach the handler. A panic in a handler is recovered,
+// logged with its stack, and treated as an error.
+//
+// Dead letters keep the original headers and body plus why they failed.
+// Bus.DeadLetters lists them; Bus.Redeliver puts one back in front of the
+// group that gave up on it (and no other). When a handler could not report
+// at all (the process crashed on the last attempt) the server's
+// max-deliveries advisory is captured and turned into a dead letter too.
+//
+// # Middleware
+//
+// Middleware wraps the untyped core, HandlerFunc, which sees a *Delivery.
+// Bus-wide middleware (WithMiddleware) wraps per-handler middleware (Use);
+// in each list the first is the outermost, like layers of an onion:
+//
+//	WithMiddleware(A, B) + Use(C)  =>  A → B → C → handler → C → B → A
+//
+// # Correlation
+//
+// Every message is a CloudEvent with a UUIDv7 id. The first message of a
+// chain gets its own id as correlation id; a message sent with a handler's
+// ctx copies the incoming correlation id and takes the incoming id as its
+// causation id, so one correlation id follows a whole choreography.
+//
+// # Wire format and provisioning
+//
+// Subjects are "[namespace.]cmd.<topic>" and "[namespace.]evt.<topic>".
+// Streams are created on first use, one per kind and entity ("CMD_user"
+// with work-queue retention, "EVT_user" with limits retention and a max
+// age), with file storage and a duplicate window: the Nats-Msg-Id of every
+// message is its CloudEvents id, so a retried publish is stored once.
+// Stream and consumer handles are cached; publishing and delivery make no
+// extra round trips. A stream or consumer that exists with settings that
+// cannot change in place is an ErrIncompatible error naming the setting.
+//
+// # Shutdown
+//
+// Close stops new work (every call then fails with ErrClosed), drains the
+// subscriptions so that in-flight handlers finish, flushes asynchronous
+// publishes and closes the connection. Every goroutine the bus starts is
+// owned by the Bus or a Subscription and ends with them.
+//
+// Bus, Subscription and Future are safe for concurrent use.
+package bus

@@ -1,0 +1,153 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/choreo-bus/choreo/envelope"
+)
+
+// worker runs handlers for messages handed over by dispatch until the work
+// channel closes.
+func (s *Subscription) worker() {
+	defer s.workers.Done()
+	var raw nats.Msg // reused: envelope.Read copies what it keeps
+	for msg := range s.work {
+		s.process(msg, &raw)
+	}
+}
+
+// process takes one message from delivery to acknowledgement.
+func (s *Subscription) process(msg jetstream.Msg, raw *nats.Msg) {
+	d := &Delivery{Subject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1}
+	if meta, err := msg.Metadata(); err == nil {
+		d.Attempt = int(meta.NumDelivered)
+		d.StreamSequence = meta.Sequence.Stream
+	}
+	raw.Subject, raw.Header, raw.Data = msg.Subject(), msg.Headers(), msg.Data()
+	env, err := envelope.Read(raw)
+	if err != nil {
+		s.deadLetter(msg, d, fmt.Errorf("%w: not a CloudEvent: %w", ErrDecode, err))
+		return
+	}
+	d.Envelope = env
+	if err := s.decode(d); err != nil {
+		s.deadLetter(msg, d, err)
+		return
+	}
+	s.settle(msg, d, s.run(d, msg))
+}
+
+// run calls the middleware chain and handler under the handler deadline,
+// keeping the message alive while a long handler works.
+func (s *Subscription) run(d *Delivery, msg jetstream.Msg) (err error) {
+	ctx, cancel := context.WithTimeout(context.WithValue(s.ctx, deliveryKey{}, d), s.cfg.handlerTimeout)
+	defer cancel()
+	if s.cfg.handlerTimeout > s.cfg.ackWait {
+		stop := s.keepAlive(msg)
+		defer stop()
+	}
+	// Middleware may panic too; the handler's own panics were already
+	// turned into errors inside the chain, so middleware saw them.
+	defer recoverPanic(&err, d)
+	return s.handler(ctx, d)
+}
+
+// keepAlive tells the server every half ack wait that the message is still
+// being worked on, until the returned stop is called.
+func (s *Subscription) keepAlive(msg jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(s.cfg.ackWait / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// settle turns the handler's outcome into an acknowledgement.
+func (s *Subscription) settle(msg jetstream.Msg, d *Delivery, err error) {
+	log := s.logger
+	switch {
+	case err == nil:
+		if ackErr := msg.Ack(); ackErr != nil {
+			log.Warn("choreo: ack failed; the message will be redelivered", "id", d.Envelope.ID, "error", ackErr)
+			return
+		}
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			log.Debug("choreo: handled", "id", d.Envelope.ID, "attempt", d.Attempt)
+		}
+	case s.ctx.Err() != nil:
+		// Stopped mid-handler: not the message's fault; let another
+		// instance take it now rather than after the ack wait.
+		_ = msg.NakWithDelay(0)
+	case IsPermanent(err):
+		s.deadLetter(msg, d, err)
+	case d.Attempt >= s.cfg.maxDeliver:
+		s.deadLetter(msg, d, fmt.Errorf("failed %d times (max deliver): %w", d.Attempt, err))
+	default:
+		delay, ok := retryDelay(err)
+		if !ok {
+			delay = s.cfg.backoff[min(d.Attempt, len(s.cfg.backoff))-1]
+		}
+		log.Warn("choreo: handler failed; will retry", "id", d.Envelope.ID, "attempt", d.Attempt, "retry_in", delay, "error", err)
+		_ = msg.NakWithDelay(delay)
+	}
+}
+
+// deadLetter parks the message in the dead-letter stream, then terminates
+// it. If the dead-letter stream cannot take it, the message is redelivered
+// later instead: it is never dropped.
+func (s *Subscription) deadLetter(msg jetstream.Msg, d *Delivery, reason error) {
+	id := ""
+	if d.Envelope != nil {
+		id = d.Envelope.ID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.b.park(ctx, msg.Headers(), msg.Data(), d, reason.Error()); err != nil {
+		delay := s.cfg.backoff[len(s.cfg.backoff)-1]
+		s.logger.Error("choreo: cannot dead-letter; will retry the message", "id", id, "retry_in", delay, "error", err, "reason", reason)
+		_ = msg.NakWithDelay(delay)
+		return
+	}
+	s.logger.Error("choreo: dead-lettered", "id", id, "attempt", d.Attempt, "reason", reason)
+	_ = msg.TermWithReason(truncate(reason.Error(), 200))
+}
+
+// recoverPanic turns a panic into an error carrying the stack, so that a
+// broken handler fails its message instead of the process.
+func recoverPanic(err *error, d *Delivery) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	stack := debug.Stack()
+	d.Logger.Error("choreo: handler panicked", "panic", r, "stack", string(stack))
+	if e, ok := r.(error); ok {
+		*err = fmt.Errorf("panic: %w", e)
+		return
+	}
+	*err = errors.New("panic: " + fmt.Sprint(r))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
