@@ -113,6 +113,7 @@ func TestWriteReplacesPreviousEvent(t *testing.T) {
 	m.Header["CE-SUBJECT"] = []string{"stale subject"}
 	m.Header["Ce-Legacyext"] = []string{"stale"}
 	m.Header["nats-msg-id"] = []string{"old"}
+	m.Header.Set("content-type", "text/plain") // would be read as the data content type
 	m.Header.Set("Content-Type", "application/cloudevents+json")
 
 	in := &envelope.Envelope{ID: "new", Source: "s", Type: "t"}

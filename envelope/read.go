@@ -215,9 +215,10 @@ func (r *rawHeaders) decode(extensions []rawExtension, data []byte) (*Envelope, 
 		e.Time = t
 	}
 	if e.DataContentType == "" && r.hasContentType {
-		v, p := decodeHeaderValue(r.contentType)
-		if p != "" {
-			return nil, malformed(attrDataContentType, "header Content-Type: %s", p)
+		// Content-Type is not a ce- header, so it is not percent-decoded.
+		v := trimOptionalWhitespace(r.contentType)
+		if p := stringProblem(v); p != "" {
+			return nil, malformed(attrDataContentType, "header Content-Type %s", p)
 		}
 		e.DataContentType = v
 	}

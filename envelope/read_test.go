@@ -63,6 +63,12 @@ func TestReadContentTypeAsDataContentType(t *testing.T) {
 	assert.Equal(t, "application/xml", got.DataContentType)
 	assert.Equal(t, []byte("<a/>"), got.Data)
 	assert.Nil(t, got.Extensions)
+
+	// Content-Type is no ce- header: it is taken as it is, not percent-decoded.
+	m.Header["content-type"] = []string{" application/x-thing; name=a%20b "}
+	got, err = envelope.Read(m)
+	require.NoError(t, err)
+	assert.Equal(t, "application/x-thing; name=a%20b", got.DataContentType)
 }
 
 func TestReadSharesPayload(t *testing.T) {

@@ -39,11 +39,12 @@ var errNilMsg = errors.New("envelope: Write needs a non-nil *nats.Msg; create on
 // payload (shared, not copied). It also sets Nats-Msg-Id to e.ID so that
 // JetStream drops duplicate publishes within the stream's duplicate window.
 //
-// Write creates m.Header when it is nil. Existing headers keep their values
-// except that every attribute header is replaced, not appended to, and
-// stale CloudEvents headers from an earlier event (any "ce-" header, in any
-// letter case, and a structured-mode Content-Type) are removed, so reusing a
-// message never mixes two events. Other headers are left alone.
+// Write creates m.Header when it is nil (sized for the event: the cheapest
+// way). Existing headers keep their values except that every attribute
+// header is replaced, not appended to, and headers an earlier event may have
+// left are removed: any "ce-" header in any letter case, and Content-Type,
+// which receivers read as the content mode or the data content type. So
+// reusing a message never mixes two events. Other headers are left alone.
 //
 // Write validates e first and changes nothing on error: ID, Source and Type
 // must be non-empty, every string must be valid CloudEvents text (UTF-8
@@ -213,18 +214,17 @@ func (s *headerSetter) setOptional(key, value string) {
 	}
 }
 
-// removeStaleHeaders deletes the CloudEvents headers an earlier event may
-// have left on a reused message: "ce-" headers in any letter case, a
-// Content-Type announcing structured mode, and Nats-Msg-Id spelled in
-// another case (which would reach the server as a second id header).
+// removeStaleHeaders deletes the headers an earlier event may have left on
+// a reused message: "ce-" headers in any letter case; Content-Type, which
+// Read takes as the content mode or, failing ce-datacontenttype, as the
+// data content type; and Nats-Msg-Id spelled in another case (which would
+// reach the server as a second id header).
 func removeStaleHeaders(h nats.Header) {
-	for k, vs := range h {
+	for k := range h {
 		switch {
-		case hasPrefixFold(k, hdrPrefix):
-			delete(h, k)
-		case k != nats.MsgIdHdr && strings.EqualFold(k, nats.MsgIdHdr):
-			delete(h, k)
-		case strings.EqualFold(k, hdrContentType) && len(vs) > 0 && isStructuredContentType(vs[0]):
+		case hasPrefixFold(k, hdrPrefix),
+			strings.EqualFold(k, hdrContentType),
+			k != nats.MsgIdHdr && strings.EqualFold(k, nats.MsgIdHdr):
 			delete(h, k)
 		}
 	}
