@@ -1,0 +1,104 @@
+package bus_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/choreo-bus/choreo/bus"
+	"github.com/choreo-bus/choreo/bus/bustest"
+	"github.com/choreo-bus/choreo/topic"
+)
+
+func TestInvalidBusOptions(t *testing.T) {
+	t.Parallel()
+	srv := bustest.NewServer(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	for _, tc := range []struct {
+		name string
+		opt  bus.Option
+		want string
+	}{
+		{"source with dot", bus.WithSource("my.service"), "source"},
+		{"empty source", bus.WithSource(""), "source"},
+		{"namespace upper case", bus.WithNamespace("Prod"), "namespace"},
+		{"namespace wildcard", bus.WithNamespace("prod.*"), "namespace"},
+		{"nil codec", bus.WithCodec(nil), "codec"},
+		{"zero replicas", bus.WithReplicas(0), "replicas"},
+		{"negative max age", bus.WithEventMaxAge(-time.Second), "negative"},
+		{"dup window beyond max age", bus.WithDuplicateWindow(2 * time.Hour), "duplicate window"},
+		{"nil middleware", bus.WithMiddleware(nil), "middleware"},
+		{"async window", bus.WithAsyncMaxPending(0), "async"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := []bus.Option{tc.opt}
+			if tc.name == "dup window beyond max age" {
+				opts = append(opts, bus.WithEventMaxAge(time.Hour))
+			}
+			_, err := bus.New(nc, opts...)
+			require.ErrorIs(t, err, bus.ErrInvalidOption)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+	_, err = bus.New(nil)
+	require.ErrorIs(t, err, bus.ErrInvalidOption)
+}
+
+func TestInvalidSubscribeOptions(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	noop := func(context.Context, *bus.Message[signedUp]) error { return nil }
+	for _, tc := range []struct {
+		name  string
+		group string
+		opt   bus.SubscribeOption
+		want  string
+	}{
+		{"zero concurrency", "g", bus.WithConcurrency(0), "concurrency"},
+		{"zero max deliver", "g", bus.WithMaxDeliver(0), "max deliver"},
+		{"no backoff", "g", bus.WithBackoff(), "back-off"},
+		{"negative backoff", "g", bus.WithBackoff(-time.Second), "negative"},
+		{"tiny ack wait", "g", bus.WithAckWait(time.Millisecond), "ack wait"},
+		{"nil middleware", "g", bus.Use(nil), "middleware"},
+		{"group with dot", "a.b", bus.WithConcurrency(1), "group"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := bus.Subscribe(b, signedUpEvt, tc.group, noop, tc.opt)
+			require.ErrorIs(t, err, bus.ErrInvalidOption)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+	_, err := bus.Subscribe[signedUp](b, signedUpEvt, "g", nil)
+	require.ErrorIs(t, err, bus.ErrInvalidOption)
+	_, err = bus.HandleCommand(b, signupCmd, func(context.Context, *bus.Message[signup]) error { return nil }, bus.WithDeliverNew())
+	require.ErrorIs(t, err, bus.ErrInvalidOption)
+}
+
+func TestZeroTopicIsRejected(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	var zero topic.Event[signedUp]
+	_, err := bus.Publish(context.Background(), b, zero, signedUp{})
+	require.ErrorIs(t, err, topic.ErrInvalidName)
+}
+
+func TestPublishToDownServerFailsWithinDeadline(t *testing.T) {
+	t.Parallel()
+	srv := bustest.NewServer(t)
+	b := bustest.Connect(t, srv)
+	ctx := ctxT(t)
+	_, err := bus.Publish(ctx, b, signedUpEvt, signedUp{})
+	require.NoError(t, err)
+	srv.Shutdown()
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = bus.Publish(short, b, signedUpEvt, signedUp{})
+	require.Error(t, err)
+	require.Less(t, time.Since(start), 2*time.Second, "publish hung past its deadline")
+}

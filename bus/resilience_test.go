@@ -1,0 +1,225 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/choreo-bus/choreo/bus"
+	"github.com/choreo-bus/choreo/bus/bustest"
+)
+
+func TestDeletedConsumerIsRecreatedAndConsumptionResumes(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	seen := newCounter()
+	sub, err := bus.Subscribe(b, signedUpEvt, "sink", func(_ context.Context, m *bus.Message[signedUp]) error {
+		seen.add(m.Data.N, "x")
+		return nil
+	})
+	require.NoError(t, err)
+	_, err = bus.Publish(ctx, b, signedUpEvt, signedUp{N: 0})
+	require.NoError(t, err)
+	seen.waitDistinct(t, 1, 5*time.Second)
+
+	// An operator deletes the consumer by mistake.
+	require.NoError(t, b.JetStream().DeleteConsumer(ctx, "EVT_user", sub.Consumer()))
+	eventually(t, 15*time.Second, func() bool {
+		_, err := b.JetStream().Consumer(ctx, "EVT_user", sub.Consumer())
+		return err == nil
+	}, "consumer was not recreated")
+	for i := 1; i <= 5; i++ {
+		_, err = bus.Publish(ctx, b, signedUpEvt, signedUp{N: i})
+		require.NoError(t, err)
+	}
+	seen.waitDistinct(t, 6, 15*time.Second)
+}
+
+func TestCrashOnLastAttemptIsDeadLetteredFromAdvisory(t *testing.T) {
+	t.Parallel()
+	srv := bustest.NewServer(t)
+	ctx := ctxT(t)
+	// The crashing instance: it takes the message and never answers.
+	crashing := bustest.Connect(t, srv, bus.WithSource("worker"))
+	took := make(chan struct{}, 1)
+	_, err := bus.HandleCommand(crashing, signupCmd, func(ctx context.Context, _ *bus.Message[signup]) error {
+		took <- struct{}{}
+		crashing.Conn().Close() // the process dies mid-handler: no ack, no nak
+		<-ctx.Done()
+		return ctx.Err()
+	}, bus.WithMaxDeliver(1), bus.WithAckWait(time.Second))
+	require.NoError(t, err)
+	// Another service on the same namespace converts advisories.
+	observer := bustest.Connect(t, srv, bus.WithSource("ops"))
+	_, err = bus.Subscribe(observer, signedUpEvt, "ops", func(context.Context, *bus.Message[signedUp]) error { return nil })
+	require.NoError(t, err)
+
+	sender := bustest.Connect(t, srv, bus.WithSource("web"))
+	r, err := bus.Send(ctx, sender, signupCmd, signup{Email: "crash@example.com"})
+	require.NoError(t, err)
+	<-took
+
+	dls := waitDeadLetters(t, observer, 1)
+	require.Equal(t, r.ID, dls[0].Envelope.ID)
+	require.Contains(t, dls[0].Reason, "max deliveries")
+	require.Equal(t, "worker__v1_user_signup", dls[0].Consumer)
+	require.Equal(t, "cmd.v1.user.signup", dls[0].Subject)
+	// The work-queue stream no longer holds the abandoned command.
+	eventually(t, 5*time.Second, func() bool {
+		_, err := sender.JetStream().Stream(ctx, "CMD_user")
+		if err != nil {
+			return false
+		}
+		s, _ := sender.JetStream().Stream(ctx, "CMD_user")
+		info, err := s.Info(ctx)
+		return err == nil && info.State.Msgs == 0
+	}, "abandoned command still in its work queue")
+}
+
+func TestHandlerContextEndsAtAckDeadline(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	ended := make(chan time.Duration, 1)
+	_, err := bus.HandleCommand(b, signupCmd, func(ctx context.Context, m *bus.Message[signup]) error {
+		if m.Attempt > 1 {
+			return nil
+		}
+		start := time.Now()
+		<-ctx.Done()
+		ended <- time.Since(start)
+		return ctx.Err()
+	}, bus.WithAckWait(time.Second), bus.WithBackoff(10*time.Millisecond))
+	require.NoError(t, err)
+	_, err = bus.Send(ctx, b, signupCmd, signup{})
+	require.NoError(t, err)
+	select {
+	case d := <-ended:
+		require.InDelta(t, float64(time.Second), float64(d), float64(300*time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler context was not cancelled at the ack deadline")
+	}
+}
+
+func TestLongHandlerKeepsItsMessage(t *testing.T) {
+	t.Parallel()
+	srv := bustest.NewServer(t)
+	ctx := ctxT(t)
+	var runs atomic.Int64
+	done := make(chan struct{})
+	for range 2 {
+		inst := bustest.Connect(t, srv, bus.WithSource("slow"))
+		_, err := bus.HandleCommand(inst, signupCmd, func(ctx context.Context, _ *bus.Message[signup]) error {
+			if runs.Add(1) > 1 {
+				return nil
+			}
+			select { // three ack waits long
+			case <-time.After(3 * time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			close(done)
+			return nil
+		}, bus.WithAckWait(time.Second), bus.WithHandlerTimeout(10*time.Second))
+		require.NoError(t, err)
+	}
+	_, err := bus.Send(ctx, bustest.Connect(t, srv, bus.WithSource("web")), signupCmd, signup{})
+	require.NoError(t, err)
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("long handler did not finish")
+	}
+	time.Sleep(500 * time.Millisecond)
+	require.EqualValues(t, 1, runs.Load(), "the message was redelivered while its handler was still working")
+}
+
+func TestStopCancelsRunningHandlers(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	started := make(chan struct{})
+	var sawCancel atomic.Bool
+	sub, err := bus.HandleCommand(b, signupCmd, func(ctx context.Context, _ *bus.Message[signup]) error {
+		close(started)
+		<-ctx.Done()
+		sawCancel.Store(errors.Is(ctx.Err(), context.Canceled))
+		return ctx.Err()
+	})
+	require.NoError(t, err)
+	_, err = bus.Send(ctx, b, signupCmd, signup{})
+	require.NoError(t, err)
+	<-started
+	stopped := make(chan struct{})
+	go func() { sub.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop did not return")
+	}
+	require.True(t, sawCancel.Load())
+	sub.Stop() // idempotent
+	require.NoError(t, sub.Drain(ctx))
+}
+
+func TestExistingIncompatibleStreamIsAClearError(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	// Someone made CMD_user by hand with the wrong retention.
+	_, err := b.JetStream().CreateStream(ctx, jetstream.StreamConfig{
+		Name: "CMD_user", Subjects: []string{"cmd.*.user.>"}, Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage,
+	})
+	require.NoError(t, err)
+	_, err = bus.Send(ctx, b, signupCmd, signup{})
+	require.ErrorIs(t, err, bus.ErrIncompatible)
+	require.Contains(t, err.Error(), "retention")
+	require.Contains(t, err.Error(), "CMD_user")
+}
+
+func TestChangeableStreamSettingsAreUpdatedInPlace(t *testing.T) {
+	t.Parallel()
+	srv := bustest.NewServer(t)
+	ctx := ctxT(t)
+	a := bustest.Connect(t, srv, bus.WithEventMaxAge(time.Hour))
+	_, err := bus.Publish(ctx, a, signedUpEvt, signedUp{})
+	require.NoError(t, err)
+	b := bustest.Connect(t, srv, bus.WithEventMaxAge(2*time.Hour))
+	_, err = bus.Publish(ctx, b, signedUpEvt, signedUp{})
+	require.NoError(t, err)
+	s, err := b.JetStream().Stream(ctx, "EVT_user")
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Hour, s.CachedInfo().Config.MaxAge)
+	require.EqualValues(t, 2, s.CachedInfo().State.Msgs, "the update must keep the stream's messages")
+}
+
+func TestNamespacesIsolateEnvironments(t *testing.T) {
+	t.Parallel()
+	srv := bustest.NewServer(t)
+	ctx := ctxT(t)
+	staging := bustest.Connect(t, srv, bus.WithNamespace("staging"))
+	prod := bustest.Connect(t, srv, bus.WithNamespace("prod.eu"))
+	var stagingSeen, prodSeen atomic.Int64
+	_, err := bus.Subscribe(staging, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error {
+		stagingSeen.Add(1)
+		return nil
+	})
+	require.NoError(t, err)
+	_, err = bus.Subscribe(prod, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error {
+		prodSeen.Add(1)
+		return nil
+	})
+	require.NoError(t, err)
+	r, err := bus.Publish(ctx, prod, signedUpEvt, signedUp{})
+	require.NoError(t, err)
+	require.Equal(t, "prod_eu_EVT_user", r.Stream)
+	eventually(t, 5*time.Second, func() bool { return prodSeen.Load() == 1 }, "prod event not handled")
+	time.Sleep(200 * time.Millisecond)
+	require.Zero(t, stagingSeen.Load(), "staging saw a prod event")
+}
