@@ -137,9 +137,12 @@ type Service struct {
 
 // Use is one topic listed under a service's role.
 type Use struct {
-	Role  Role
+	// Role is the key the topic is listed under.
+	Role Role
+	// Topic is the topic name as written in the list.
 	Topic string
-	Line  int
+	// Line is the line of the list entry.
+	Line int
 }
 
 // Topics returns the names of the topics s lists under role r, in file
