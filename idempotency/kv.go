@@ -51,6 +51,7 @@ func WithStorage(t jetstream.StorageType) KVOption {
 type KVStore struct {
 	kv        jetstream.KeyValue
 	js        jetstream.JetStream
+	stream    jetstream.Stream // the bucket's stream, read directly
 	bucket    string
 	putPrefix string // subject prefix of the bucket's keys, for writes with a TTL
 	markerTTL time.Duration
@@ -91,12 +92,16 @@ func NewKVStore(ctx context.Context, js jetstream.JetStream, bucket string, opts
 	if err != nil {
 		return nil, fmt.Errorf("idempotency: KV bucket %q: %w", bucket, err)
 	}
+	stream, err := js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: KV bucket %q: its stream: %w", bucket, err)
+	}
 	prefix := "$KV." + bucket + "."
 	// Writes go where the jetstream package sends its own KV writes.
 	if p := js.Options().APIPrefix; p != "" && p != jetstream.DefaultAPIPrefix {
 		prefix = p + prefix
 	}
-	return &KVStore{kv: kv, js: js, bucket: bucket, putPrefix: prefix, markerTTL: status.LimitMarkerTTL()}, nil
+	return &KVStore{kv: kv, js: js, stream: stream, bucket: bucket, putPrefix: prefix, markerTTL: status.LimitMarkerTTL()}, nil
 }
 
 // openKVBucket opens an existing bucket after checking it can hold leases.
@@ -132,33 +137,20 @@ func (s *KVStore) Claim(ctx context.Context, key Key, lease time.Duration) (Clai
 	if key.ID == "" {
 		return Claim{}, fmt.Errorf("%w: claim of %q: give every message an ID", ErrNoKey, key.String())
 	}
-	k := kvKey(key)
 	ttl := ttlSeconds(lease)
-	// A key can be freed between the failed create and the read; try again
-	// then, but not forever: a key that keeps changing hands is busy.
-	for range 3 {
-		until := time.Now().Add(ttl)
-		rev, err := s.kv.Create(ctx, k, claimedValue(until), jetstream.KeyTTL(ttl))
-		if err == nil {
-			return Claim{Key: key, Status: Acquired, Token: rev, Until: until}, nil
-		}
-		if !isConflict(err) {
-			return Claim{}, s.fail("claim", key, err)
-		}
-		e, err := s.kv.Get(ctx, k)
-		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-			continue
-		}
-		if err != nil {
-			return Claim{}, s.fail("claim", key, err)
-		}
-		st, until, err := parseKVValue(e.Value())
-		if err != nil {
-			return Claim{}, s.fail("claim", key, err)
-		}
-		return Claim{Key: key, Status: st, Until: until}, nil
+	until := time.Now().Add(ttl)
+	rev, held, err := s.take(ctx, kvKey(key), claimedValue(until), ttl)
+	if err != nil {
+		return Claim{}, s.fail("claim", key, err)
 	}
-	return Claim{Key: key, Status: Busy}, nil
+	if rev != 0 {
+		return Claim{Key: key, Status: Acquired, Token: rev, Until: until}, nil
+	}
+	st, until, err := parseKVValue(held)
+	if err != nil {
+		return Claim{}, s.fail("claim", key, err)
+	}
+	return Claim{Key: key, Status: st, Until: until}, nil
 }
 
 // Extend implements Store. The returned claim has a new Token (the new
@@ -182,7 +174,7 @@ func (s *KVStore) Complete(ctx context.Context, c Claim, retention time.Duration
 }
 
 // Release implements Store. It leaves a purge marker that the server
-// removes after KVMarkerTTL.
+// removes after the bucket's marker TTL.
 func (s *KVStore) Release(ctx context.Context, c Claim) error {
 	k := kvKey(c.Key)
 	// Token 0 is no revision (and LastRevision(0) would purge whatever is
@@ -194,32 +186,89 @@ func (s *KVStore) Release(ctx context.Context, c Claim) error {
 		}
 	}
 	// Someone wrote since our claim: fine if the key is free now.
-	if _, err := s.kv.Get(ctx, k); errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return nil
-	} else if err != nil {
+	_, _, free, err := s.last(ctx, k)
+	switch {
+	case err != nil:
 		return s.fail("release", c.Key, err)
+	case free:
+		return nil
+	default:
+		return s.fail("release", c.Key, ErrLeaseLost)
 	}
-	return s.fail("release", c.Key, ErrLeaseLost)
 }
 
 // replace writes value with ttl over the claim held by c.Token, or over a
 // free key; it fails with ErrLeaseLost if another claim got there first.
 func (s *KVStore) replace(ctx context.Context, c Claim, value []byte, ttl time.Duration) (uint64, error) {
-	m := &nats.Msg{Subject: s.putPrefix + kvKey(c.Key), Header: nats.Header{}, Data: value}
-	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(c.Token), jetstream.WithMsgTTL(ttl))
-	if err == nil {
-		return ack.Sequence, nil
-	}
-	if !isConflict(err) {
-		return 0, err
+	k := kvKey(c.Key)
+	if c.Token != 0 {
+		rev, err := s.write(ctx, k, value, c.Token, ttl)
+		if !isConflict(err) {
+			return rev, err
+		}
 	}
 	// Our revision is gone: the lease ran out, and the key is either free
 	// (take it again) or someone else's.
-	rev, err := s.kv.Create(ctx, kvKey(c.Key), value, jetstream.KeyTTL(ttl))
-	if isConflict(err) {
-		return 0, ErrLeaseLost
+	rev, _, err := s.take(ctx, k, value, ttl)
+	if err == nil && rev == 0 {
+		err = ErrLeaseLost
 	}
 	return rev, err
+}
+
+// take writes value with ttl if the key is free and returns the new
+// revision; if the key holds a record, it returns revision 0 and the
+// record. A new key costs one round trip, a held key two; a key freed by a
+// marker (released, or expired) three.
+func (s *KVStore) take(ctx context.Context, k string, value []byte, ttl time.Duration) (uint64, []byte, error) {
+	var expect uint64 // no message on the subject at all
+	// A key can change hands between the failed write and the read; try
+	// again then, but not forever: a key that keeps changing hands is busy.
+	for range 3 {
+		rev, err := s.write(ctx, k, value, expect, ttl)
+		if !isConflict(err) {
+			return rev, nil, err
+		}
+		seq, held, free, err := s.last(ctx, k)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !free {
+			return 0, held, nil
+		}
+		expect = seq // write over the marker
+	}
+	return 0, []byte(claimedPrefix + time.Now().UTC().Format(time.RFC3339Nano)), nil
+}
+
+// write stores value with ttl under k if the key's last revision is rev (0:
+// no message at all). The KeyValue API cannot do this in one call (Update
+// drops the TTL), so it speaks the KV protocol: a publish on the key's
+// subject with the expected last subject sequence and a message TTL.
+func (s *KVStore) write(ctx context.Context, k string, value []byte, rev uint64, ttl time.Duration) (uint64, error) {
+	m := &nats.Msg{Subject: s.putPrefix + k, Header: nats.Header{}, Data: value}
+	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(ttl))
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+// last reads the key's last message: a record (free false, its value), or
+// a delete, purge or TTL marker or nothing at all (free true, with the
+// marker's sequence, or 0).
+func (s *KVStore) last(ctx context.Context, k string) (seq uint64, value []byte, free bool, err error) {
+	m, err := s.stream.GetLastMsgForSubject(ctx, "$KV."+s.bucket+"."+k)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil, true, nil
+	}
+	if err != nil {
+		return 0, nil, false, err
+	}
+	if op := m.Header.Get("KV-Operation"); op == "DEL" || op == "PURGE" || m.Header.Get(jetstream.MarkerReasonHeader) != "" {
+		return m.Sequence, nil, true, nil
+	}
+	return m.Sequence, m.Data, false, nil
 }
 
 // fail wraps a store error with what was being done; nil stays nil.

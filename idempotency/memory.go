@@ -3,7 +3,6 @@ package idempotency
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 )
@@ -183,13 +182,18 @@ func (s *MemoryStore) take(key Key, e *memEntry, now time.Time) (*memEntry, erro
 		e.list.remove(e)
 	} else {
 		s.sweep(now)
-		if len(s.entries) >= s.max && !s.evict(now) {
-			return nil, fmt.Errorf("%w: %d entries held", ErrFull, len(s.entries))
+		if len(s.entries) >= s.max {
+			if e = s.evict(now); e == nil {
+				return nil, fmt.Errorf("%w: %d entries held", ErrFull, len(s.entries))
+			}
+		} else {
+			e = &memEntry{}
 		}
-		// Clone so that a key cut from a large buffer does not pin it.
-		key = Key{Scope: strings.Clone(key.Scope), ID: strings.Clone(key.ID)}
-		e = &memEntry{key: key}
-		s.entries[key] = e
+		// Copy the key into one string of its own, so that a key cut from
+		// a large buffer (a message's headers) does not pin that buffer.
+		both := key.Scope + key.ID
+		e.key = Key{Scope: both[:len(key.Scope)], ID: both[len(key.Scope):]}
+		s.entries[e.key] = e
 	}
 	s.tokens++
 	e.token = s.tokens
@@ -229,17 +233,17 @@ func (s *MemoryStore) sweep(now time.Time) {
 	}
 }
 
-// evict makes room for one entry: an expired claim if there is one at the
-// cold end, else the done record completed longest ago. Live claims are
-// never evicted, since that would let a second handler run beside the first.
-func (s *MemoryStore) evict(now time.Time) bool {
-	if e := s.claims.back(); e != nil && !now.Before(e.until) {
-		s.drop(e)
-		return true
+// evict makes room for one entry and returns the evicted one for reuse: an
+// expired claim if there is one at the cold end, else the done record
+// completed longest ago. Live claims are never evicted, since that would let
+// a second handler run beside the first; nil means there was nothing else.
+func (s *MemoryStore) evict(now time.Time) *memEntry {
+	e := s.claims.back()
+	if e == nil || now.Before(e.until) {
+		e = s.done.back()
 	}
-	if e := s.done.back(); e != nil {
+	if e != nil {
 		s.drop(e)
-		return true
 	}
-	return false
+	return e
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/choreo-bus/choreo/bus"
@@ -47,9 +48,10 @@ func Middleware(s Store, opts ...Option) bus.Middleware {
 
 // guard is one wrapped handler.
 type guard struct {
-	store Store
-	cfg   config
-	next  bus.HandlerFunc
+	store    Store
+	cfg      config
+	next     bus.HandlerFunc
+	renewals sync.Pool // of *renewal
 }
 
 func (g *guard) handle(ctx context.Context, d *bus.Delivery) error {
@@ -81,7 +83,7 @@ func (g *guard) handle(ctx context.Context, d *bus.Delivery) error {
 
 // run runs the handler under the claim c and records the outcome.
 func (g *guard) run(ctx context.Context, d *bus.Delivery, c Claim) error {
-	r := g.renew(ctx, d, c)
+	r := g.renew(c, g.logger(d))
 	returned := false
 	defer func() {
 		if !returned { // the handler panicked: let the retry run it again
@@ -103,7 +105,7 @@ func (g *guard) run(ctx context.Context, d *bus.Delivery, c Claim) error {
 // handler's effects have happened, and a redelivery would only run it again
 // once the lease ran out.
 func (g *guard) complete(ctx context.Context, d *bus.Delivery, c Claim) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	cctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	err := g.store.Complete(cctx, c, g.cfg.retention)
 	switch {
@@ -119,7 +121,7 @@ func (g *guard) complete(ctx context.Context, d *bus.Delivery, c Claim) {
 
 // release frees the key after a failure so that the retry runs the handler.
 func (g *guard) release(ctx context.Context, d *bus.Delivery, c Claim) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	cctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	err := g.store.Release(cctx, c)
 	switch {
@@ -128,6 +130,20 @@ func (g *guard) release(ctx context.Context, d *bus.Delivery, c Claim) {
 		g.logger(d).LogAttrs(ctx, slog.LevelWarn, "idempotency: could not release the key after a failure; the retry waits for the lease to end",
 			slog.String("dedupe_key", c.Key.String()), slog.Any("error", err))
 	}
+}
+
+// cleanupContext returns the context for recording a handler's outcome:
+// the handler's own while it has time left, else one detached from its
+// cancellation with cleanupTimeout to go, so that a handler that used up its
+// deadline, or a shutdown, still gets its outcome recorded. The common case
+// costs no allocation.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > cleanupTimeout {
+			return ctx, func() {}
+		}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 }
 
 func (g *guard) storeFailed(ctx context.Context, d *bus.Delivery, key Key, err error) error {

@@ -16,8 +16,11 @@ const (
 	// DefaultRetention is how long a done key is remembered.
 	DefaultRetention = 24 * time.Hour
 	// DefaultBusyDelay is the first redelivery delay of a message whose key
-	// another instance is processing.
-	DefaultBusyDelay = time.Second
+	// another instance is processing. Doubled per attempt (2s, 4s, 8s, 16s),
+	// the four redeliveries the bus's default WithMaxDeliver(5) allows before
+	// the last attempt span 30s: the default lease, ack wait and handler
+	// timeout, by which time a live holder has finished.
+	DefaultBusyDelay = 2 * time.Second
 )
 
 // Option configures Middleware.
@@ -105,9 +108,12 @@ func WithRetention(d time.Duration) Option {
 
 // WithBusyDelay sets the first redelivery delay of a message whose key
 // another instance holds; it doubles with each delivery attempt and never
-// exceeds the time left on the holder's lease. Every such redelivery counts
-// as a delivery attempt (WithMaxDeliver). Default DefaultBusyDelay; d <= 0
-// means the default.
+// exceeds the time left on the holder's lease (plus 100ms). Every such
+// redelivery counts as a delivery attempt (bus.WithMaxDeliver): if handlers
+// may run longer than the lease, raise MaxDeliver so that a copy waiting for
+// them is not dead-lettered (a dead-lettered copy is harmless: redelivered,
+// it is acked as a duplicate). Default DefaultBusyDelay; d <= 0 means the
+// default.
 func WithBusyDelay(d time.Duration) Option {
 	return func(c *config) { c.busyDelay = d }
 }

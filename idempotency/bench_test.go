@@ -1,0 +1,128 @@
+package idempotency_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/choreo-bus/choreo/bus"
+	"github.com/choreo-bus/choreo/envelope"
+	"github.com/choreo-bus/choreo/idempotency"
+)
+
+func nop(context.Context, *bus.Delivery) error { return nil }
+
+// BenchmarkMiddlewareMemory measures what the middleware adds to a handler
+// with the memory store: the duplicate path (key done, handler skipped) and
+// the first-delivery path (claim, run, complete).
+func BenchmarkMiddlewareMemory(b *testing.B) {
+	ctx := context.Background()
+	b.Run("bare-handler", func(b *testing.B) {
+		d := delivery("billing__v1_order_placed", envelope.NewID(), 1)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = nop(ctx, d)
+		}
+	})
+	b.Run("duplicate", func(b *testing.B) {
+		handle := idempotency.Middleware(idempotency.NewMemoryStore())(nop)
+		d := delivery("billing__v1_order_placed", envelope.NewID(), 1)
+		_ = handle(ctx, d)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := handle(ctx, d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("duplicate-parallel", func(b *testing.B) {
+		handle := idempotency.Middleware(idempotency.NewMemoryStore())(nop)
+		ds := make([]*bus.Delivery, 64)
+		for i := range ds {
+			ds[i] = delivery("billing__v1_order_placed", envelope.NewID(), 1)
+			_ = handle(ctx, ds[i])
+		}
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			d := ds[next.Add(1)%int64(len(ds))]
+			for pb.Next() {
+				_ = handle(ctx, d)
+			}
+		})
+	})
+	b.Run("first-delivery", func(b *testing.B) {
+		handle := idempotency.Middleware(idempotency.NewMemoryStore())(nop)
+		ds := deliveries(b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			if err := handle(ctx, ds[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// deliveries makes n deliveries with distinct IDs, outside the timed loop.
+func deliveries(n int) []*bus.Delivery {
+	ds := make([]*bus.Delivery, n)
+	for i := range ds {
+		ds[i] = delivery("billing__v1_order_placed", envelope.NewID(), 1)
+	}
+	return ds
+}
+
+// BenchmarkKVStore measures the KV store on its own (no consumer): a first
+// delivery (claim + complete, two round trips) and a duplicate (claim that
+// finds the key done, two round trips), with 16 callers at once.
+func BenchmarkKVStore(b *testing.B) {
+	js, _ := startJetStream(b)
+	ctx := context.Background()
+	store, err := idempotency.NewKVStore(ctx, js, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	run := fmt.Sprint(time.Now().UnixNano())
+	b.Run("claim-complete", func(b *testing.B) {
+		b.SetParallelism(8) // 16 goroutines on 2 cores
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				k := idempotency.Key{Scope: "bench", ID: run + "-" + fmt.Sprint(n.Add(1))}
+				c, err := store.Claim(ctx, k, 30*time.Second)
+				if err != nil || c.Status != idempotency.Acquired {
+					b.Fatal(c.Status, err)
+				}
+				if err := store.Complete(ctx, c, time.Hour); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
+	k := idempotency.Key{Scope: "bench", ID: run + "-dup"}
+	c, err := store.Claim(ctx, k, 30*time.Second)
+	if err != nil || c.Status != idempotency.Acquired {
+		b.Fatal(c.Status, err)
+	}
+	if err := store.Complete(ctx, c, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("duplicate", func(b *testing.B) {
+		b.SetParallelism(8)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if c, err := store.Claim(ctx, k, 30*time.Second); err != nil || c.Status != idempotency.Done {
+					b.Fatal(c.Status, err)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
+}
