@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,6 +86,11 @@ func start(ctx context.Context, cfg config) (*Server, error) {
 	port := cfg.port
 	if port == 0 {
 		port = server.RANDOM_PORT
+	} else if err := portFree(port); err != nil {
+		// The server would otherwise retry the listener until the start
+		// timeout; a taken port is a clear error now.
+		s.removeTemp()
+		return nil, fmt.Errorf("%w: port %d is in use (%v); stop what holds it or use WithPort(0) for a free one", ErrStart, port, err)
 	}
 	sopts := &server.Options{
 		ServerName: cfg.name,
@@ -158,6 +164,15 @@ func (s *Server) Shutdown() {
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
 	s.removeTemp()
+}
+
+// portFree reports whether the loopback port can be listened on now.
+func portFree(port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	return l.Close()
 }
 
 func (s *Server) removeTemp() {
