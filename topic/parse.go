@@ -201,10 +201,18 @@ func obviousFix(s string) (string, bool) {
 	}
 	var segs []string
 	for seg := range strings.SplitSeq(strings.TrimSpace(s), ".") {
-		seg = strings.ToLower(seg)
-		seg = strings.NewReplacer("-", "", "_", "").Replace(seg)
-		if seg != "" {
-			segs = append(segs, seg)
+		fixed := make([]byte, 0, len(seg))
+		for i := range len(seg) {
+			switch c := seg[i]; {
+			case c == '-', c == '_':
+			case c >= 'A' && c <= 'Z':
+				fixed = append(fixed, c+'a'-'A')
+			default:
+				fixed = append(fixed, c)
+			}
+		}
+		if len(fixed) > 0 {
+			segs = append(segs, string(fixed))
 		}
 	}
 	if len(segs) == 0 {

@@ -91,17 +91,21 @@ func MustEvent[T any](name string, opts ...Option) Event[T] {
 }
 
 func checked(name string, k Kind, opts []Option) (Name, error) {
-	var o options
-	for _, opt := range opts {
-		if opt != nil {
-			opt.apply(&o)
+	skipTense := false
+	if len(opts) > 0 {
+		var o options
+		for _, opt := range opts {
+			if opt != nil {
+				opt.apply(&o)
+			}
 		}
+		skipTense = o.skipTense
 	}
 	n, err := Parse(name)
 	if err != nil {
 		return Name{}, err
 	}
-	if !o.skipTense {
+	if !skipTense {
 		if err := CheckTense(n, k); err != nil {
 			return Name{}, err
 		}
