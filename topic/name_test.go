@@ -97,3 +97,20 @@ func TestLimits(t *testing.T) {
 	// The longest wire subject stays well inside NATS limits.
 	assert.LessOrEqual(t, MaxNamespaceLen+len(".cmd.")+MaxNameLen, 255)
 }
+
+// TestSpellsRejectsNearMisses drives the cache check directly with strings
+// that differ from the fields in one small way.
+func TestSpellsRejectsNearMisses(t *testing.T) {
+	t.Parallel()
+	n := Name{Version: 12, Entity: "user", Qualifiers: []string{"email"}, Verb: "changed"}
+	assert.True(t, n.spells("v12.user.email.changed"))
+	for _, s := range []string{
+		"", "v", "v12", "12.user.email.changed", "v012.user.email.changed", "v1.user.email.changed",
+		"v123.user.email.changed", "v12.users.email.changed", "v12.user.emails.changed",
+		"v12.user.email.change", "v12.user.email.changedd", "v12.user.changed", "v12.user.email.x.changed",
+		"v12.user.email.", "v12.user.email", "v12..email.changed", "v12.user.email.changed.",
+		"v99999999999999999999999.user.email.changed",
+	} {
+		assert.Falsef(t, n.spells(s), "spells(%q)", s)
+	}
+}
