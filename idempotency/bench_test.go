@@ -3,11 +3,15 @@ package idempotency_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/choreo-bus/choreo/bus"
+	"github.com/choreo-bus/choreo/bus/bustest"
 	"github.com/choreo-bus/choreo/envelope"
 	"github.com/choreo-bus/choreo/idempotency"
 )
@@ -125,4 +129,67 @@ func BenchmarkKVStore(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	})
+}
+
+// BenchmarkConsumer measures messages per second through a bus consumer
+// with concurrency 16 on an embedded server, with the dedupe middleware and
+// without: b.N events are published first (not timed), then handled.
+func BenchmarkConsumer(b *testing.B) {
+	tests := []struct {
+		name  string
+		store func(b *testing.B, bb *bus.Bus) idempotency.Store
+	}{
+		{"no-dedupe", nil},
+		{"memory-store", func(*testing.B, *bus.Bus) idempotency.Store { return idempotency.NewMemoryStore() }},
+		{"kv-store", func(b *testing.B, bb *bus.Bus) idempotency.Store {
+			s, err := idempotency.NewKVStore(context.Background(), bb.JetStream(), "bench_inbox")
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+		{"kv-store-memory-storage", func(b *testing.B, bb *bus.Bus) idempotency.Store {
+			s, err := idempotency.NewKVStore(context.Background(), bb.JetStream(), "bench_inbox",
+				idempotency.WithStorage(jetstream.MemoryStorage))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+	}
+	for _, tc := range tests {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			bb := bustest.New(b, bus.WithSource("billing"))
+			for i := range b.N {
+				if _, err := bus.PublishAsync(ctx, bb, orderPlacedEvt, orderPlaced{OrderID: strconv.Itoa(i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := bb.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			opts := []bus.SubscribeOption{bus.WithConcurrency(16)}
+			if tc.store != nil {
+				opts = append(opts, bus.Use(idempotency.Middleware(tc.store(b, bb))))
+			}
+			var handled atomic.Int64
+			all := make(chan struct{})
+			b.ReportAllocs()
+			b.ResetTimer()
+			sub, err := bus.Subscribe(bb, orderPlacedEvt, "billing", func(context.Context, *bus.Message[orderPlaced]) error {
+				if handled.Add(1) == int64(b.N) {
+					close(all)
+				}
+				return nil
+			}, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			<-all
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+			sub.Stop()
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -246,8 +247,11 @@ func (s *KVStore) take(ctx context.Context, k string, value []byte, ttl time.Dur
 // drops the TTL), so it speaks the KV protocol: a publish on the key's
 // subject with the expected last subject sequence and a message TTL.
 func (s *KVStore) write(ctx context.Context, k string, value []byte, rev uint64, ttl time.Duration) (uint64, error) {
-	m := &nats.Msg{Subject: s.putPrefix + k, Header: nats.Header{}, Data: value}
-	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(ttl))
+	m := &nats.Msg{Subject: s.putPrefix + k, Data: value, Header: nats.Header{
+		jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(rev, 10)},
+		jetstream.MsgTTLHeader:              {ttlHeader(ttl)},
+	}}
+	ack, err := s.js.PublishMsg(ctx, m)
 	if err != nil {
 		return 0, err
 	}

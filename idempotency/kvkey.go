@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -89,4 +90,9 @@ func ttlSeconds(d time.Duration) time.Duration {
 		return time.Second
 	}
 	return ((d + time.Second - 1) / time.Second) * time.Second
+}
+
+// ttlHeader formats a TTL for the Nats-TTL header: whole seconds, rounded up.
+func ttlHeader(d time.Duration) string {
+	return strconv.FormatInt(int64(ttlSeconds(d)/time.Second), 10) + "s"
 }

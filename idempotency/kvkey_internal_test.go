@@ -71,3 +71,12 @@ func TestTTLSecondsRoundsUp(t *testing.T) {
 		}
 	}
 }
+
+func TestTTLHeader(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[time.Duration]string{0: "1s", 1500 * time.Millisecond: "2s", 24 * time.Hour: "86400s"} {
+		if got := ttlHeader(in); got != want {
+			t.Errorf("ttlHeader(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
