@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// scenario is one measured workload, run for several systems.
+type scenario struct {
+	name    string
+	systems []string
+	run     func(ctx context.Context, r *runner, s system, env runEnv, w *window) (result, error)
+}
+
+func scenarios() []scenario {
+	all := []string{"raw", "choreo", "watermill"}
+	return []scenario{
+		{"publish-sync", all, runPublishSync},
+		{"publish-async", all, runPublishAsync},
+		{"end-to-end", all, runEndToEnd},
+		{"end-to-end-dedupe", []string{"choreo+memory", "choreo+kv"}, runEndToEnd},
+		{"latency", all, runLatency},
+	}
+}
+
+// runPublishSync publishes N messages one at a time, each waiting for its
+// ack.
+func runPublishSync(ctx context.Context, r *runner, s system, _ runEnv, w *window) (result, error) {
+	w.start()
+	for i := range r.cfg.n {
+		p := Payload{Seq: int64(i), SentAt: time.Now().UnixNano(), Body: r.body}
+		if err := s.PublishSync(ctx, &p); err != nil {
+			return result{}, fmt.Errorf("message %d: %w", i, err)
+		}
+	}
+	w.stop(time.Now())
+	return result{msgs: r.cfg.n}, nil
+}
+
+// runPublishAsync pipelines N publishes and waits for every ack at the end.
+func runPublishAsync(ctx context.Context, r *runner, s system, _ runEnv, w *window) (result, error) {
+	w.start()
+	for i := range r.cfg.n {
+		p := Payload{Seq: int64(i), SentAt: time.Now().UnixNano(), Body: r.body}
+		if err := s.PublishAsync(ctx, &p); err != nil {
+			return result{}, fmt.Errorf("message %d: %w", i, err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		return result{}, err
+	}
+	w.stop(time.Now())
+	return result{msgs: r.cfg.n}, nil
+}
+
+// runEndToEnd starts one consumer group, then pipelines N publishes; the
+// clock stops when the last message is handled. Every message must be
+// handled.
+func runEndToEnd(ctx context.Context, r *runner, s system, env runEnv, w *window) (result, error) {
+	t := newTracker(r.cfg.n)
+	if err := s.Subscribe(ctx, env.concurrency, t.handle); err != nil {
+		return result{}, fmt.Errorf("subscribe: %w", err)
+	}
+	w.start()
+	for i := range r.cfg.n {
+		p := Payload{Seq: int64(i), SentAt: time.Now().UnixNano(), Body: r.body}
+		if err := s.PublishAsync(ctx, &p); err != nil {
+			return result{}, fmt.Errorf("message %d: %w", i, err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		return result{}, err
+	}
+	if err := t.wait(r.handleTimeout(r.cfg.n)); err != nil {
+		return result{}, err
+	}
+	w.stop(time.Unix(0, t.lastAt.Load()))
+	return result{msgs: r.cfg.n, dups: t.dups.Load()}, nil
+}
+
+// runLatency publishes at a fixed rate for the configured duration and
+// records each message's latency from the moment it was due to be sent
+// (not when the publisher got round to it, so a publisher that falls
+// behind shows up in the figures) until its handler ran.
+func runLatency(ctx context.Context, r *runner, s system, env runEnv, w *window) (result, error) {
+	n := max(1, int(float64(r.cfg.rate)*r.cfg.duration.Seconds()))
+	t := newTracker(n)
+	if err := s.Subscribe(ctx, env.concurrency, t.handle); err != nil {
+		return result{}, fmt.Errorf("subscribe: %w", err)
+	}
+	interval := time.Second / time.Duration(r.cfg.rate)
+	w.start()
+	begin := time.Now()
+	for i := range n {
+		due := begin.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		p := Payload{Seq: int64(i), SentAt: due.UnixNano(), Body: r.body}
+		if err := s.PublishAsync(ctx, &p); err != nil {
+			return result{}, fmt.Errorf("message %d: %w", i, err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		return result{}, err
+	}
+	if err := t.wait(r.handleTimeout(n)); err != nil {
+		return result{}, err
+	}
+	w.stop(time.Unix(0, t.lastAt.Load()))
+	res := result{msgs: n, dups: t.dups.Load()}
+	res.setLatency(t)
+	return res, nil
+}
+
+// handleTimeout is how long handlers may take after the last publish: far
+// more than any system needs, so only a lost message times out.
+func (r *runner) handleTimeout(n int) time.Duration {
+	return 60*time.Second + time.Duration(n)*time.Millisecond
+}

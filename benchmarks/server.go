@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/choreo-bus/choreo/embedded"
+)
+
+// broker is the one JetStream server of a benchmark run, plus an admin
+// connection that deletes every stream between runs (so each run starts on
+// a fresh stream and the disk does not fill up).
+type broker struct {
+	url   string
+	admin *nats.Conn
+	js    jetstream.JetStream
+	stop  func()
+}
+
+// serverMode says where the embedded server runs.
+type serverMode int
+
+const (
+	// serverChild runs the embedded server in a child process (this binary
+	// with -serve), so that memstats and profiles measure the clients only,
+	// as they would be measured in a service talking to a real cluster.
+	serverChild serverMode = iota
+	// serverInProcess runs it in this process (used by the test).
+	serverInProcess
+)
+
+func startBroker(ctx context.Context, mode serverMode, externalURL string) (*broker, error) {
+	b := &broker{stop: func() {}}
+	switch {
+	case externalURL != "":
+		b.url = externalURL
+	case mode == serverInProcess:
+		dir, err := os.MkdirTemp("", "choreo-bench-")
+		if err != nil {
+			return nil, err
+		}
+		srv, err := embedded.Start(ctx, embedded.WithDir(dir))
+		if err != nil {
+			return nil, err
+		}
+		b.url = srv.ClientURL()
+		b.stop = func() { srv.Shutdown(); _ = os.RemoveAll(dir) }
+	default:
+		url, stop, err := startChild(ctx)
+		if err != nil {
+			return nil, err
+		}
+		b.url, b.stop = url, stop
+	}
+	var err error
+	if b.admin, err = nats.Connect(b.url, nats.Name("bench-admin")); err != nil {
+		b.stop()
+		return nil, fmt.Errorf("connecting to %s: %w", b.url, err)
+	}
+	if b.js, err = jetstream.New(b.admin); err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// reset deletes every stream (and so every consumer and KV bucket).
+func (b *broker) reset(ctx context.Context) error {
+	names := b.js.StreamNames(ctx)
+	var all []string
+	for n := range names.Name() {
+		all = append(all, n)
+	}
+	if err := names.Err(); err != nil {
+		return err
+	}
+	for _, n := range all {
+		if err := b.js.DeleteStream(ctx, n); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("deleting stream %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func (b *broker) close() {
+	if b.admin != nil {
+		b.admin.Close()
+	}
+	b.stop()
+}
+
+// startChild runs `<this binary> -serve` and reads the client URL it prints.
+// The child stops when its stdin closes: when stop is called, or when this
+// process dies.
+func startChild(ctx context.Context) (string, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(exe, "-serve")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("starting the server process: %w", err)
+	}
+	stop := func() {
+		_ = stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case line, ok := <-lines:
+		if !ok || !strings.HasPrefix(line, "nats://") {
+			stop()
+			return "", nil, fmt.Errorf("the server process did not report its URL (got %q)", line)
+		}
+		return line, stop, nil
+	case <-ctx.Done():
+		stop()
+		return "", nil, ctx.Err()
+	}
+}
+
+// serve is the child's main: an embedded server with file storage in a
+// temporary directory, until stdin closes.
+func serve() error {
+	dir, err := os.MkdirTemp("", "choreo-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	srv, err := embedded.Start(context.Background(), embedded.WithDir(dir))
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	fmt.Println(srv.ClientURL())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
