@@ -1,0 +1,153 @@
+// Command signup runs the user-signup choreography of choreo: web sends
+// the command v1.user.signup; accounts creates the user and publishes the
+// event v1.user.signedup; email (welcome email, then v1.email.welcome.sent)
+// and metrics (a sign-up count) react to it. No service calls another.
+//
+// With no flags it runs everything in one process, on a JetStream server of
+// its own, and checks the outcome:
+//
+//	go run ./examples/signup
+//
+// With -service it runs one service against a NATS server with JetStream,
+// so that each can run in its own terminal, as separate microservices:
+//
+//	go run ./cmd/choreo dev                      # or: nats-server -js
+//	go run ./examples/signup -service accounts   # in a second terminal
+//	go run ./examples/signup -service email      # a third
+//	go run ./examples/signup -service metrics    # a fourth
+//	go run ./examples/signup -service web        # sends the signups, exits
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+func main() {
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runMain parses the flags, runs the chosen mode and returns the exit code.
+func runMain(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "signup:", err)
+		return 2
+	}
+	// Ctrl-C (SIGINT) or SIGTERM cancels ctx: the services stop taking
+	// messages, finish the ones they hold, and the program exits.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if cfg.service != "" {
+		if err := serve(ctx, cfg, stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "signup:", err)
+			return 1
+		}
+		return 0
+	}
+	s, err := run(ctx, cfg, stdout)
+	if s.SignupsSent > 0 {
+		s.print(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "signup:", err)
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("signup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defaultURL := os.Getenv("NATS_URL")
+	if defaultURL == "" {
+		defaultURL = nats.DefaultURL
+	}
+	url := fs.String("nats", defaultURL, "`URL` of the NATS server for -service (default: $NATS_URL, else "+nats.DefaultURL+")")
+	service := fs.String("service", "", "run only this `service` (accounts, email, metrics or web) against -nats; without it, run all of them on an embedded server")
+	timeout := fs.Duration("timeout", 30*time.Second, "all-in-one: how long to wait for every signup to settle")
+	verbose := fs.Bool("v", false, "print the buses' own log (every message, retries, dead letters) to standard error")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q; see -h", fs.Arg(0))
+	}
+	cfg := config{natsURL: *url, service: *service, timeout: *timeout}
+	switch cfg.service {
+	case "", "accounts", "email", "metrics", "web":
+	default:
+		return config{}, fmt.Errorf("-service %q: use accounts, email, metrics or web", cfg.service)
+	}
+	natsSet := false
+	fs.Visit(func(f *flag.Flag) { natsSet = natsSet || f.Name == "nats" })
+	if natsSet && cfg.service == "" {
+		return config{}, errors.New("-nats needs -service: the all-in-one mode runs its own server")
+	}
+	if cfg.timeout <= 0 {
+		return config{}, fmt.Errorf("-timeout %s: use a positive duration such as 30s", cfg.timeout)
+	}
+
+	// A service on its own logs its bus's warnings and errors, as a
+	// service in production would; the all-in-one trace is quieter.
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	if cfg.service != "" || *verbose {
+		cfg.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	}
+	return cfg, nil
+}
+
+// serve runs one service against cfg.natsURL: web sends its signups and
+// returns; the others run until ctx is cancelled (Ctrl-C), then drain.
+func serve(ctx context.Context, cfg config, out, status io.Writer) (err error) {
+	b, err := connectService(ctx, cfg.natsURL, cfg.service, cfg.logger)
+	if err != nil {
+		return fmt.Errorf("%w (is a server running? start one with: go run ./cmd/choreo dev)", err)
+	}
+	defer func() {
+		// Close stops taking messages, lets the handlers finish the ones
+		// they hold (for up to closeTimeout), then closes the connection.
+		closeCtx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		err = errors.Join(err, b.Close(closeCtx))
+		fmt.Fprintf(status, "%s: stopped\n", cfg.service)
+	}()
+
+	c := newConsole(out)
+	c.header()
+	switch cfg.service {
+	case "web":
+		_, err = runWeb(ctx, b, c, signupForms())
+		return err
+	case "accounts":
+		_, err = startAccounts(b, c)
+	case "email":
+		_, err = startEmail(ctx, b, c, newMailer(flakyAddress))
+	case "metrics":
+		_, err = startMetrics(b, c)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(status, "%s: running on %s; press Ctrl-C to stop\n", cfg.service, cfg.natsURL)
+	<-ctx.Done()
+	fmt.Fprintf(status, "%s: stopping; finishing the messages in hand\n", cfg.service)
+	return nil
+}
