@@ -46,9 +46,13 @@ func WithStorage(t jetstream.StorageType) KVOption {
 // overwrite a claim taken since by another (its write fails with
 // ErrLeaseLost).
 //
-// Leases and retention are rounded up to whole seconds, the granularity of
-// per-message TTLs (one second at least), and expire by the server's clock.
-// Needs nats-server 2.11 or later. All methods are safe for concurrent use.
+// The KeyValue interface has no conditional write with a TTL (Update drops
+// a key's TTL), so those writes are published on the bucket's subjects
+// directly, as the KV protocol defines them; the bucket stays an ordinary
+// KV bucket that `nats kv` can read. Leases and retention are rounded up to
+// whole seconds, the granularity of per-message TTLs (one second at least),
+// and expire by the server's clock. Needs nats-server 2.11 or later. All
+// methods are safe for concurrent use.
 type KVStore struct {
 	kv        jetstream.KeyValue
 	js        jetstream.JetStream

@@ -72,8 +72,7 @@ func (g *guard) handle(ctx context.Context, d *bus.Delivery) error {
 		}
 		return nil
 	case Busy:
-		return bus.RetryAfter(fmt.Errorf("%w: key %q is claimed until %s", ErrBusy, key.String(), c.Until.Format(time.RFC3339Nano)),
-			g.busyDelay(d.Attempt, c.Until, time.Now()))
+		return bus.RetryAfter(busyError(key, c.Until), g.busyDelay(d.Attempt, c.Until, time.Now()))
 	case Acquired:
 		return g.run(ctx, d, c)
 	default:
@@ -159,6 +158,13 @@ func (g *guard) storeFailed(ctx context.Context, d *bus.Delivery, key Key, err e
 		return g.next(ctx, d)
 	}
 	return fmt.Errorf("%w: claim of %q: %w", ErrStoreUnavailable, key.String(), err)
+}
+
+func busyError(key Key, until time.Time) error {
+	if until.IsZero() {
+		return fmt.Errorf("%w: key %q is claimed", ErrBusy, key.String())
+	}
+	return fmt.Errorf("%w: key %q is claimed until %s", ErrBusy, key.String(), until.UTC().Format(time.RFC3339Nano))
 }
 
 // busyDelay is when to look at a busy key again: the busy delay doubled per
