@@ -223,6 +223,32 @@ func TestEndToEndDeadInstanceBlocksKeyOnlyForItsLease(t *testing.T) {
 	require.Equal(t, idempotency.Done, c.Status)
 }
 
+func TestEndToEndBusWideMiddlewareKeepsGroupsApart(t *testing.T) {
+	t.Parallel()
+	store := idempotency.NewMemoryStore()
+	b := bustest.New(t, bus.WithSource("shop"), bus.WithMiddleware(idempotency.Middleware(store)))
+
+	var billing, mailer atomic.Int64
+	subs := map[string]*bus.Subscription{}
+	for group, runs := range map[string]*atomic.Int64{"billing": &billing, "mailer": &mailer} {
+		sub, err := bus.Subscribe(b, orderPlacedEvt, group, func(context.Context, *bus.Message[orderPlaced]) error {
+			runs.Add(1)
+			return nil
+		})
+		require.NoError(t, err)
+		subs[group] = sub
+	}
+	id := envelope.NewID()
+	for c := range 3 {
+		publishCopy(t, b, id, id+"-"+strconv.Itoa(c), "42")
+	}
+	for _, sub := range subs {
+		waitSettled(t, b, sub, 10*time.Second)
+	}
+	require.EqualValues(t, 1, billing.Load(), "billing handled the event once")
+	require.EqualValues(t, 1, mailer.Load(), "mailer too: keys are scoped by consumer")
+}
+
 func errString(err error) string {
 	if err == nil {
 		return "ok"
