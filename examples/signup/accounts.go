@@ -59,14 +59,18 @@ func (a *accounts) signup(ctx context.Context, m *bus.Message[topics.UserSignupV
 		// in the dead-letter queue at once, with this reason attached.
 		return bus.Permanent(fmt.Errorf("%w %q", errInvalidEmail, m.Data.Email))
 	}
-	u, err := a.create(m.Data, m.Envelope.ID)
+	u, created, err := a.create(m.Data, m.Envelope.ID)
 	if errors.Is(err, errEmailTaken) {
 		return bus.Permanent(err) // a business rule: retrying changes nothing
 	}
 	if err != nil {
 		return err // anything else may pass: retry after the back-off
 	}
-	a.console.received("accounts", m.Envelope, "created user %s for %s", short(u.UserID), u.Email)
+	if created {
+		a.console.received("accounts", m.Envelope, "created user %s for %s", short(u.UserID), u.Email)
+	} else {
+		a.console.received("accounts", m.Envelope, "user %s exists from this command's earlier delivery", short(u.UserID))
+	}
 
 	// The handler's ctx makes the event continue the command's chain: same
 	// correlation id, and the command's id as causation id.
@@ -85,22 +89,23 @@ func (a *accounts) signup(ctx context.Context, m *bus.Message[topics.UserSignupV
 	return nil
 }
 
-// create stores a new user, or returns the one this same command created
-// on an earlier delivery: commands arrive at least once.
-func (a *accounts) create(form topics.UserSignupV1, commandID string) (user, error) {
+// create stores a new user and reports created, or returns the one this
+// same command created on an earlier delivery: commands arrive at least
+// once.
+func (a *accounts) create(form topics.UserSignupV1, commandID string) (u user, created bool, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if u, ok := a.byEmail[form.Email]; ok {
-		if u.commandID == commandID {
-			return u, nil // a redelivery: publish the same event again
+	if existing, ok := a.byEmail[form.Email]; ok {
+		if existing.commandID == commandID {
+			return existing, false, nil // a redelivery: publish the same event again
 		}
-		return user{}, fmt.Errorf("%w: %s", errEmailTaken, form.Email)
+		return user{}, false, fmt.Errorf("%w: %s", errEmailTaken, form.Email)
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return user{}, fmt.Errorf("making a user id: %w", err)
+		return user{}, false, fmt.Errorf("making a user id: %w", err)
 	}
-	u := user{
+	u = user{
 		UserSignedupV1: topics.UserSignedupV1{
 			UserID:     id.String(),
 			Email:      form.Email,
@@ -111,7 +116,7 @@ func (a *accounts) create(form topics.UserSignupV1, commandID string) (user, err
 		eventID:   envelope.NewID(),
 	}
 	a.byEmail[form.Email] = u
-	return u, nil
+	return u, true, nil
 }
 
 // count is the number of accounts, for the summary.
