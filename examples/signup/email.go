@@ -49,8 +49,8 @@ func startEmail(ctx context.Context, b *bus.Bus, c *console, m *mailer) (*email,
 	return e, nil
 }
 
-// welcome handles one v1.user.signedup event. It runs at most once per
-// event thanks to the inbox; a failure releases the event for a retry.
+// welcome handles one v1.user.signedup event. Thanks to the inbox it
+// succeeds at most once per event; a failure leaves the event to a retry.
 func (e *email) welcome(ctx context.Context, m *bus.Message[topics.UserSignedupV1]) error {
 	u := m.Data
 	// The event id is the provider's idempotency key: should the publish

@@ -70,14 +70,28 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+const usage = `Usage:
+  signup                            all services in one process, on an embedded server
+  signup -service NAME [-nats URL]  one service (accounts, email, metrics or web)
+
+The second form runs the services as separate processes on a NATS server
+with JetStream, such as the one "go run ./cmd/choreo dev" starts.
+
+Flags:
+`
+
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("signup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
 	defaultURL := os.Getenv("NATS_URL")
 	if defaultURL == "" {
 		defaultURL = nats.DefaultURL
 	}
-	url := fs.String("nats", defaultURL, "`URL` of the NATS server for -service (default: $NATS_URL, else "+nats.DefaultURL+")")
+	url := fs.String("nats", defaultURL, "`URL` of the NATS server for -service ($NATS_URL when set)")
 	service := fs.String("service", "", "run only this `service` (accounts, email, metrics or web) against -nats; without it, run all of them on an embedded server")
 	timeout := fs.Duration("timeout", 30*time.Second, "all-in-one: how long to wait for every signup to settle")
 	verbose := fs.Bool("v", false, "print the buses' own log (every message, retries, dead letters) to standard error")
@@ -119,7 +133,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 func serve(ctx context.Context, cfg config, out, status io.Writer) (err error) {
 	b, err := connectService(ctx, cfg.natsURL, cfg.service, cfg.logger)
 	if err != nil {
-		return fmt.Errorf("%w (is a server running? start one with: go run ./cmd/choreo dev)", err)
+		return err
 	}
 	defer func() {
 		// Close stops taking messages, lets the handlers finish the ones
@@ -130,6 +144,11 @@ func serve(ctx context.Context, cfg config, out, status io.Writer) (err error) {
 		fmt.Fprintf(status, "%s: stopped\n", cfg.service)
 	}()
 
+	hint := "; press Ctrl-C to stop"
+	if cfg.service == "web" {
+		hint = "" // web stops by itself once it has sent the signups
+	}
+	fmt.Fprintf(status, "%s: connected to %s%s\n", cfg.service, cfg.natsURL, hint)
 	c := newConsole(out)
 	c.header()
 	switch cfg.service {
@@ -146,7 +165,6 @@ func serve(ctx context.Context, cfg config, out, status io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(status, "%s: running on %s; press Ctrl-C to stop\n", cfg.service, cfg.natsURL)
 	<-ctx.Done()
 	fmt.Fprintf(status, "%s: stopping; finishing the messages in hand\n", cfg.service)
 	return nil

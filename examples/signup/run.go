@@ -134,7 +134,7 @@ func connectService(ctx context.Context, url, service string, logger *slog.Logge
 	}
 	b, err := bus.Connect(ctx, url, bus.WithSource(service), bus.WithLogger(logger.With("service", service)))
 	if err != nil {
-		return nil, fmt.Errorf("%s: connecting to %s: %w", service, url, err)
+		return nil, fmt.Errorf("%s: %w", service, err)
 	}
 	return b, nil
 }
