@@ -80,12 +80,15 @@ func (a *accounts) signup(ctx context.Context, m *bus.Message[topics.UserSignupV
 	// create finds the user it already made, and the event goes out again
 	// under the same id, so the broker (inside its duplicate window) and
 	// email's inbox (after it) each drop the copy.
+	a.console.sent("accounts", topics.TopicUserSignedupV1, u.eventID, m.Envelope, "announces user %s", short(u.UserID))
 	r, err := bus.Publish(ctx, a.b, topics.UserSignedupV1Event, u.UserSignedupV1,
 		bus.WithID(u.eventID), bus.WithSubject(u.UserID))
 	if err != nil {
 		return fmt.Errorf("announcing user %s: %w", u.UserID, err)
 	}
-	a.console.published("accounts", topics.TopicUserSignedupV1, r, m.Envelope)
+	if r.Duplicate {
+		a.console.sent("accounts", topics.TopicUserSignedupV1, r.ID, m.Envelope, "the broker already had this event and dropped the copy")
+	}
 	return nil
 }
 

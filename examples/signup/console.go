@@ -50,16 +50,11 @@ func (c *console) received(service string, env *envelope.Envelope, format string
 	c.line(service, env.Type, env.ID, env.CorrelationID, format, args...)
 }
 
-// published prints a message a handler published while handling in: the
-// bus copied in's correlation id onto it, because the handler passed its
-// own ctx to bus.Publish.
-func (c *console) published(service, topic string, r bus.Receipt, in *envelope.Envelope) {
-	what := "published"
-	if r.Duplicate {
-		// A retry re-published the same event id: the broker kept the first.
-		what = "published again; the broker dropped the duplicate"
-	}
-	c.line(service, topic, r.ID, in.CorrelationID, "%s", what)
+// sent prints a step about a message a handler sends or publishes while
+// handling in: it shares in's correlation id, which the bus copies onto
+// it because the handler passes its own ctx to bus.Send or bus.Publish.
+func (c *console) sent(service, topic, id string, in *envelope.Envelope, format string, args ...any) {
+	c.line(service, topic, id, in.CorrelationID, format, args...)
 }
 
 // outcomes is middleware that prints why a delivery failed, next to the

@@ -67,7 +67,7 @@ func (e *email) welcome(ctx context.Context, m *bus.Message[topics.UserSignedupV
 	if err != nil {
 		return fmt.Errorf("announcing the welcome email to %s: %w", u.Email, err)
 	}
-	e.console.published("email", topics.TopicEmailWelcomeSentV1, r, m.Envelope)
+	e.console.sent("email", topics.TopicEmailWelcomeSentV1, r.ID, m.Envelope, "announces the welcome email")
 	return nil
 }
 

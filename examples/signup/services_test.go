@@ -81,7 +81,7 @@ func TestAccountsHandlesACommandTwiceWithOneEvent(t *testing.T) {
 	assert.EqualValues(t, 1, streamMsgs(ctx, t, b, topic.Subject("", topic.KindEvent, topics.UserSignedupV1Event.Name())),
 		"one v1.user.signedup: the re-announcement had the same id")
 	assert.Contains(t, out.String(), "exists from this command's earlier delivery")
-	assert.Contains(t, out.String(), "the broker dropped the duplicate")
+	assert.Contains(t, out.String(), "the broker already had this event and dropped the copy")
 
 	dead, err := b.DeadLetters(ctx)
 	require.NoError(t, err)

@@ -53,14 +53,23 @@ func TestAllInOne(t *testing.T) {
 	chain := tr.byCorr(posted.corr)
 	created := chain.find(t, "accounts", topics.TopicUserSignupV1, "created user")
 	assert.Equal(t, posted.id, created.id, "accounts handled the command web sent")
-	event := chain.find(t, "accounts", topics.TopicUserSignedupV1, "published")
-	chain.find(t, "email", topics.TopicUserSignedupV1, "attempt 1 failed")
+	event := chain.find(t, "accounts", topics.TopicUserSignedupV1, "announces user")
+	failed := chain.find(t, "email", topics.TopicUserSignedupV1, "attempt 1 failed")
 	welcomed := chain.find(t, "email", topics.TopicUserSignedupV1, "welcome email sent to "+flakyAddress+" (attempt 2)")
 	assert.Equal(t, event.id, welcomed.id, "email handled the event accounts published")
-	chain.find(t, "email", topics.TopicEmailWelcomeSentV1, "published")
+	announced := chain.find(t, "email", topics.TopicEmailWelcomeSentV1, "announces the welcome email")
 	counted := chain.find(t, "metrics", topics.TopicUserSignedupV1, "sign-ups counted")
 	assert.Equal(t, event.id, counted.id, "metrics handled the same event")
 	assert.Len(t, chain, 7, "the whole chain of one signup, nothing else")
+
+	// Each step is printed before the messages it causes are sent, so the
+	// lines of one chain come in causal order, whatever other signups do.
+	for _, order := range [][2]traceLine{
+		{posted, created}, {created, event}, {event, failed}, {failed, welcomed},
+		{welcomed, announced}, {event, counted},
+	} {
+		assert.Less(t, order[0].n, order[1].n, "%q before %q", order[0].what, order[1].what)
+	}
 
 	// The mistyped address ends in the dead-letter queue, same chain.
 	rejected := tr.find(t, "web", topics.TopicUserSignupV1, "signup form posted for "+invalidAddress)
@@ -72,6 +81,7 @@ func TestAllInOne(t *testing.T) {
 
 // traceLine is one parsed line of the console.
 type traceLine struct {
+	n                              int // position in the output
 	service, topic, id, corr, what string
 }
 
@@ -91,7 +101,7 @@ func parseTrace(t *testing.T, out string) trace {
 		require.GreaterOrEqual(t, len(f), 5, "line %d has too few columns: %q", i, l)
 		require.Len(t, f[2], 8, "line %d: short message id: %q", i, l)
 		require.Len(t, f[3], 8, "line %d: short correlation id: %q", i, l)
-		tr = append(tr, traceLine{service: f[0], topic: f[1], id: f[2], corr: f[3], what: strings.Join(f[4:], " ")})
+		tr = append(tr, traceLine{n: i, service: f[0], topic: f[1], id: f[2], corr: f[3], what: strings.Join(f[4:], " ")})
 	}
 	return tr
 }

@@ -39,11 +39,16 @@ func runWeb(ctx context.Context, b *bus.Bus, c *console, forms []topics.UserSign
 		// The request id of the form's HTTP request starts the chain: every
 		// message caused by this signup will carry it as correlation id.
 		requestID := envelope.NewID()
-		r, err := bus.Send(ctx, b, topics.UserSignupV1Command, form, bus.WithCorrelationID(requestID))
+		// Choosing the message id before sending lets the trace line come
+		// first, and a retry of this send would reuse it: the broker stores
+		// the command once.
+		id := envelope.NewID()
+		c.line("web", topics.TopicUserSignupV1, id, requestID, "signup form posted for %s", form.Email)
+		r, err := bus.Send(ctx, b, topics.UserSignupV1Command, form,
+			bus.WithID(id), bus.WithCorrelationID(requestID))
 		if err != nil {
 			return sent, fmt.Errorf("web: sending the signup of %s: %w", form.Email, err)
 		}
-		c.line("web", topics.TopicUserSignupV1, r.ID, requestID, "signup form posted for %s", form.Email)
 		sent = append(sent, r)
 	}
 	return sent, nil
