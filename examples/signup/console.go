@@ -71,7 +71,9 @@ func (c *console) outcomes(service string) bus.Middleware {
 			case bus.IsPermanent(err):
 				c.received(service, d.Envelope, "%v: no retry, to the dead-letter queue", err)
 			default:
-				c.received(service, d.Envelope, "attempt %d failed, retried after a back-off: %v", d.Attempt, err)
+				// The bus redelivers it after the back-off, or parks it
+				// if this was the last attempt (WithMaxDeliver).
+				c.received(service, d.Envelope, "attempt %d failed: %v", d.Attempt, err)
 			}
 			return err
 		}
