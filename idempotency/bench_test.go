@@ -58,26 +58,37 @@ func BenchmarkMiddlewareMemory(b *testing.B) {
 			}
 		})
 	})
-	b.Run("first-delivery", func(b *testing.B) {
-		handle := idempotency.Middleware(idempotency.NewMemoryStore())(nop)
-		ds := deliveries(b.N)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range b.N {
-			if err := handle(ctx, ds[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	for _, capacity := range []int{1_000, idempotency.DefaultMaxEntries} {
+		b.Run("first-delivery/entries="+strconv.Itoa(capacity), func(b *testing.B) {
+			benchFirstDelivery(b, capacity)
+		})
+	}
 }
 
-// deliveries makes n deliveries with distinct IDs, outside the timed loop.
-func deliveries(n int) []*bus.Delivery {
-	ds := make([]*bus.Delivery, n)
-	for i := range ds {
-		ds[i] = delivery("billing__v1_order_placed", envelope.NewID(), 1)
+// benchFirstDelivery runs a full store in steady state: every message is new
+// to it (the IDs cycle through more keys than it holds), so every claim
+// evicts the oldest done record.
+func benchFirstDelivery(b *testing.B, capacity int) {
+	ctx := context.Background()
+	handle := idempotency.Middleware(idempotency.NewMemoryStore(idempotency.WithMaxEntries(capacity)))(nop)
+	ids := make([]string, capacity*3/2)
+	for i := range ids {
+		ids[i] = envelope.NewID()
 	}
-	return ds
+	d := delivery("billing__v1_order_placed", "", 1)
+	for _, id := range ids { // fill the store
+		d.Envelope.ID = id
+		_ = handle(ctx, d)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		d.Envelope.ID = ids[i%len(ids)]
+		i++
+		if err := handle(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkKVStore measures the KV store on its own (no consumer): a first

@@ -3,6 +3,7 @@ package idempotency
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -42,7 +43,8 @@ type MemoryStore struct {
 	claims  entryList // live and expired claims, most recently renewed first
 	done    entryList // done records, most recently completed first
 	max     int
-	tokens  uint64 // last token handed out
+	tokens  uint64    // last token handed out
+	epoch   time.Time // origin of the store's monotonic clock
 }
 
 // memEntry is one key's record. It sits in exactly one of the two lists.
@@ -50,7 +52,7 @@ type memEntry struct {
 	key        Key
 	status     Status // Acquired or Done
 	token      uint64
-	until      time.Time
+	until      mono // lease or retention end
 	prev, next *memEntry
 	list       *entryList
 }
@@ -64,7 +66,25 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	if cfg.maxEntries <= 0 {
 		cfg.maxEntries = DefaultMaxEntries
 	}
-	return &MemoryStore{entries: make(map[Key]*memEntry), max: cfg.maxEntries}
+	return &MemoryStore{entries: make(map[Key]*memEntry), max: cfg.maxEntries, epoch: time.Now()}
+}
+
+// mono is a time on the store's clock: nanoseconds since its epoch, read
+// from the monotonic clock alone (half the cost of time.Now, which also
+// reads the wall clock, and immune to wall-clock steps).
+type mono int64
+
+func (s *MemoryStore) now() mono { return mono(time.Since(s.epoch)) }
+
+// at converts a time on the store's clock back to a time.Time.
+func (s *MemoryStore) at(m mono) time.Time { return s.epoch.Add(time.Duration(m)) }
+
+// add returns m+d, saturating instead of overflowing for absurd durations.
+func (m mono) add(d time.Duration) mono {
+	if d > 0 && m > math.MaxInt64-mono(d) {
+		return math.MaxInt64
+	}
+	return m + mono(d)
 }
 
 // Len reports how many keys the store holds, expired ones not yet swept
@@ -83,23 +103,23 @@ func (s *MemoryStore) Claim(ctx context.Context, key Key, lease time.Duration) (
 	if key.ID == "" {
 		return Claim{}, fmt.Errorf("%w: claim of %q: give every message an ID", ErrNoKey, key.String())
 	}
-	now := time.Now()
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.entries[key]
-	if e != nil && now.Before(e.until) {
+	if e != nil && now < e.until {
 		st := Busy
 		if e.status == Done {
 			st = Done
 		}
-		return Claim{Key: key, Status: st, Until: e.until}, nil
+		return Claim{Key: key, Status: st, Until: s.at(e.until)}, nil
 	}
 	e, err := s.take(key, e, now)
 	if err != nil {
 		return Claim{}, err
 	}
-	s.hold(e, now.Add(lease))
-	return Claim{Key: key, Status: Acquired, Token: e.token, Until: e.until}, nil
+	s.hold(e, now.add(lease))
+	return Claim{Key: key, Status: Acquired, Token: e.token, Until: s.at(e.until)}, nil
 }
 
 // Extend implements Store.
@@ -107,15 +127,15 @@ func (s *MemoryStore) Extend(ctx context.Context, c Claim, lease time.Duration) 
 	if err := ctx.Err(); err != nil {
 		return Claim{}, err
 	}
-	now := time.Now()
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, err := s.owned(c, now)
 	if err != nil {
 		return Claim{}, err
 	}
-	s.hold(e, now.Add(lease))
-	return Claim{Key: c.Key, Status: Acquired, Token: e.token, Until: e.until}, nil
+	s.hold(e, now.add(lease))
+	return Claim{Key: c.Key, Status: Acquired, Token: e.token, Until: s.at(e.until)}, nil
 }
 
 // Complete implements Store.
@@ -123,7 +143,7 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, retention time.Dura
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	now := time.Now()
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, err := s.owned(c, now)
@@ -131,7 +151,7 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, retention time.Dura
 		return err
 	}
 	e.status = Done
-	e.until = now.Add(retention)
+	e.until = now.add(retention)
 	e.list.remove(e)
 	s.done.pushFront(e)
 	return nil
@@ -142,14 +162,14 @@ func (s *MemoryStore) Release(ctx context.Context, c Claim) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	now := time.Now()
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.entries[c.Key]
 	switch {
 	case e == nil:
 		return nil
-	case e.status == Acquired && e.token == c.Token, !now.Before(e.until):
+	case e.status == Acquired && e.token == c.Token, now >= e.until:
 		s.drop(e)
 		return nil
 	default:
@@ -159,12 +179,12 @@ func (s *MemoryStore) Release(ctx context.Context, c Claim) error {
 
 // owned returns the entry held by c, taking the key again if it became
 // free; it fails with ErrLeaseLost if someone else holds or completed it.
-func (s *MemoryStore) owned(c Claim, now time.Time) (*memEntry, error) {
+func (s *MemoryStore) owned(c Claim, now mono) (*memEntry, error) {
 	e := s.entries[c.Key]
 	if e != nil && e.status == Acquired && e.token == c.Token {
 		return e, nil
 	}
-	if e != nil && now.Before(e.until) {
+	if e != nil && now < e.until {
 		return nil, fmt.Errorf("%w: %q is %s by another claim", ErrLeaseLost, c.Key.String(), e.status)
 	}
 	e, err := s.take(c.Key, e, now)
@@ -177,7 +197,7 @@ func (s *MemoryStore) owned(c Claim, now time.Time) (*memEntry, error) {
 
 // take returns a fresh claim entry for key with a new token, reusing the
 // expired entry e if there is one. The entry is not in any list yet.
-func (s *MemoryStore) take(key Key, e *memEntry, now time.Time) (*memEntry, error) {
+func (s *MemoryStore) take(key Key, e *memEntry, now mono) (*memEntry, error) {
 	if e != nil {
 		e.list.remove(e)
 	} else {
@@ -202,7 +222,7 @@ func (s *MemoryStore) take(key Key, e *memEntry, now time.Time) (*memEntry, erro
 }
 
 // hold (re)starts e's lease and puts it at the front of the claims list.
-func (s *MemoryStore) hold(e *memEntry, until time.Time) {
+func (s *MemoryStore) hold(e *memEntry, until mono) {
 	if e.list != nil {
 		e.list.remove(e)
 	}
@@ -220,12 +240,12 @@ func (s *MemoryStore) drop(e *memEntry) {
 // that memory is returned without a background goroutine. Lists are ordered
 // by last write, which matches expiry order when leases and retention are
 // constant; an entry out of order just waits for its turn or its next access.
-func (s *MemoryStore) sweep(now time.Time) {
+func (s *MemoryStore) sweep(now mono) {
 	const perCall = 2
 	for _, l := range []*entryList{&s.claims, &s.done} {
 		for i := 0; i < perCall; i++ {
 			e := l.back()
-			if e == nil || now.Before(e.until) {
+			if e == nil || now < e.until {
 				break
 			}
 			s.drop(e)
@@ -237,9 +257,9 @@ func (s *MemoryStore) sweep(now time.Time) {
 // expired claim if there is one at the cold end, else the done record
 // completed longest ago. Live claims are never evicted, since that would let
 // a second handler run beside the first; nil means there was nothing else.
-func (s *MemoryStore) evict(now time.Time) *memEntry {
+func (s *MemoryStore) evict(now mono) *memEntry {
 	e := s.claims.back()
-	if e == nil || now.Before(e.until) {
+	if e == nil || now < e.until {
 		e = s.done.back()
 	}
 	if e != nil {

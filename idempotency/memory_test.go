@@ -79,12 +79,12 @@ func TestMemoryStoreSweepsExpiredRecords(t *testing.T) {
 	for i := range 4 {
 		c, err := s.Claim(ctx, key(fmt.Sprint("done", i)), time.Minute)
 		require.NoError(t, err)
-		require.NoError(t, s.Complete(ctx, c, 5*time.Millisecond))
-		_, err = s.Claim(ctx, key(fmt.Sprint("claim", i)), 5*time.Millisecond)
+		require.NoError(t, s.Complete(ctx, c, 300*time.Millisecond))
+		_, err = s.Claim(ctx, key(fmt.Sprint("claim", i)), 300*time.Millisecond)
 		require.NoError(t, err)
 	}
 	require.Equal(t, 8, s.Len())
-	time.Sleep(10 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond)
 	// Each new key sweeps a couple of expired records from each list.
 	for i := range 2 {
 		_, err := s.Claim(ctx, key(fmt.Sprint("fresh", i)), time.Minute)

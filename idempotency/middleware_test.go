@@ -216,7 +216,9 @@ func TestMiddlewareRenewsLeaseWhileHandlerRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := idempotency.NewMemoryStore()
-	const lease = 30 * time.Millisecond
+	// Renewals every 100ms keep a 300ms lease alive even on a loaded
+	// machine; the test waits more than three leases.
+	const lease = 300 * time.Millisecond
 	release := make(chan struct{})
 	started := make(chan struct{})
 	h := idempotency.Middleware(store, idempotency.WithLease(lease))(func(context.Context, *bus.Delivery) error {
@@ -228,7 +230,7 @@ func TestMiddlewareRenewsLeaseWhileHandlerRuns(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- h(ctx, delivery("billing", id, 1)) }()
 	<-started
-	time.Sleep(5 * lease) // the first lease is long gone; renewals keep the key
+	time.Sleep(3*lease + lease/2) // the first lease is long gone; renewals keep the key
 	c, err := store.Claim(ctx, idempotency.Key{Scope: "billing", ID: id}, lease)
 	require.NoError(t, err)
 	require.Equal(t, idempotency.Busy, c.Status)
