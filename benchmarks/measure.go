@@ -20,7 +20,10 @@ type result struct {
 	allocs, bytes float64
 	latency       [3]time.Duration // p50, p99, p99.9
 	hasLatency    bool
-	dups          int64
+	// handled counts distinct messages handled (consuming scenarios);
+	// stored counts messages the stream holds after a publishing scenario.
+	handled, stored int64
+	dups            int64
 }
 
 func (r *result) setLatency(t *tracker) {
@@ -130,10 +133,11 @@ type summary struct {
 	latency          [3]time.Duration
 	hasLatency       bool
 	dups             int64
+	results          []result // every run, in run order
 }
 
 func summarize(scenario, system string, rs []result, payloadSize int) summary {
-	s := summary{scenario: scenario, system: system, runs: len(rs)}
+	s := summary{scenario: scenario, system: system, runs: len(rs), results: rs}
 	pick := func(f func(result) float64) float64 {
 		xs := make([]float64, len(rs))
 		for i, r := range rs {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -49,7 +50,7 @@ func startBroker(ctx context.Context, mode serverMode, externalURL string) (*bro
 		if err != nil {
 			return nil, err
 		}
-		srv, err := embedded.Start(ctx, embedded.WithDir(dir))
+		srv, err := embedded.Start(ctx, embedded.WithDir(dir), serverLog())
 		if err != nil {
 			return nil, err
 		}
@@ -71,10 +72,24 @@ func startBroker(ctx context.Context, mode serverMode, externalURL string) (*bro
 		b.close()
 		return nil, err
 	}
+	// nats-server removes its (empty) streams directory in the background
+	// after the last stream is deleted; a stream created meanwhile fails
+	// with "error creating store for stream". A stream that is never
+	// deleted keeps the directory.
+	_, err = b.js.CreateStream(ctx, jetstream.StreamConfig{Name: keepStream, Subjects: []string{"bench-keep"}, Storage: jetstream.FileStorage})
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		b.close()
+		return nil, fmt.Errorf("creating %s: %w", keepStream, err)
+	}
 	return b, nil
 }
 
-// reset deletes every stream (and so every consumer and KV bucket).
+// keepStream is never deleted and never holds a message.
+const keepStream = "BENCH_KEEP"
+
+
+// reset deletes every stream but keepStream (and so every consumer and KV
+// bucket).
 func (b *broker) reset(ctx context.Context) error {
 	names := b.js.StreamNames(ctx)
 	var all []string
@@ -85,11 +100,24 @@ func (b *broker) reset(ctx context.Context) error {
 		return err
 	}
 	for _, n := range all {
+		if n == keepStream {
+			continue
+		}
 		if err := b.js.DeleteStream(ctx, n); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return fmt.Errorf("deleting stream %s: %w", n, err)
 		}
 	}
 	return nil
+}
+
+// messages counts the messages in every stream.
+func (b *broker) messages(ctx context.Context) (uint64, error) {
+	var total uint64
+	streams := b.js.ListStreams(ctx)
+	for info := range streams.Info() {
+		total += info.State.Msgs
+	}
+	return total, streams.Err()
 }
 
 func (b *broker) close() {
@@ -153,6 +181,15 @@ func startChild(ctx context.Context) (string, func(), error) {
 	}
 }
 
+// serverLog sends the server's warnings and errors to stderr when
+// BENCH_SERVER_LOG is set, for diagnosing a failed run.
+func serverLog() embedded.Option {
+	if os.Getenv("BENCH_SERVER_LOG") == "" {
+		return embedded.WithLogger(slog.New(slog.DiscardHandler))
+	}
+	return embedded.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
 // serve is the child's main: an embedded server with file storage in a
 // temporary directory, until stdin closes.
 func serve() error {
@@ -161,7 +198,7 @@ func serve() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	srv, err := embedded.Start(context.Background(), embedded.WithDir(dir))
+	srv, err := embedded.Start(context.Background(), embedded.WithDir(dir), serverLog())
 	if err != nil {
 		return err
 	}

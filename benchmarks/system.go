@@ -44,7 +44,8 @@ type systemKind struct {
 
 func systemKinds() map[string]systemKind {
 	return map[string]systemKind{
-		"raw":               {"raw", newRaw},
+		"raw":               {"raw", func(ctx context.Context, env runEnv) (system, error) { return newRaw(ctx, env, false) }},
+		"raw-ce":            {"raw-ce", func(ctx context.Context, env runEnv) (system, error) { return newRaw(ctx, env, true) }},
 		"choreo":            {"choreo", func(ctx context.Context, env runEnv) (system, error) { return newChoreo(ctx, env, dedupeNone) }},
 		"choreo+memory":     {"choreo+memory", func(ctx context.Context, env runEnv) (system, error) { return newChoreo(ctx, env, dedupeMemory) }},
 		"choreo+kv":         {"choreo+kv", func(ctx context.Context, env runEnv) (system, error) { return newChoreo(ctx, env, dedupeKV) }},

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -19,8 +20,15 @@ import (
 // Per message it does the same broker work as choreo (JSON body, a unique
 // Nats-Msg-Id, an explicit ack after the handler) and nothing else: no
 // CloudEvents headers, no envelope, no retry policy, no ack timeout.
+//
+// With ce set ("raw-ce") it also writes the CloudEvents headers choreo
+// writes (UUIDv7 id, source, type, RFC 3339 time, content type,
+// correlation id), built by hand: what the wire format costs the client
+// library and the server, without choreo's code. It explains the gap; it is
+// not a target.
 type rawSystem struct {
 	subject, stream string
+	ce              bool
 
 	pubConn *nats.Conn
 	pubJS   jetstream.JetStream
@@ -36,8 +44,8 @@ type rawSystem struct {
 // pipeline the same number of unacknowledged publishes.
 const rawAsyncWindow = 4096
 
-func newRaw(ctx context.Context, env runEnv) (system, error) {
-	s := &rawSystem{subject: "raw." + env.id + ".bench.recorded", stream: "RAW_" + env.id}
+func newRaw(ctx context.Context, env runEnv, ce bool) (system, error) {
+	s := &rawSystem{subject: "raw." + env.id + ".bench.recorded", stream: "RAW_" + env.id, ce: ce}
 	var err error
 	if s.pubConn, err = nats.Connect(env.url, nats.Name("raw-pub")); err != nil {
 		return nil, fmt.Errorf("raw: connect: %w", err)
@@ -71,11 +79,33 @@ func (s *rawSystem) msg(p *Payload) (*nats.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.ce {
+		return s.ceMsg(data), nil
+	}
 	return &nats.Msg{
 		Subject: s.subject,
 		Header:  nats.Header{jetstream.MsgIDHeader: []string{nuid.Next()}},
 		Data:    data,
 	}, nil
+}
+
+func (s *rawSystem) ceMsg(data []byte) *nats.Msg {
+	id := uuid.Must(uuid.NewV7()).String()
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	return &nats.Msg{
+		Subject: s.subject,
+		Header: nats.Header{
+			"ce-specversion":      {"1.0"},
+			"ce-id":               {id},
+			jetstream.MsgIDHeader: {id},
+			"ce-source":           {"bench-pub"},
+			"ce-type":             {"v1.bench.recorded"},
+			"ce-time":             {now},
+			"ce-datacontenttype":  {"application/json"},
+			"ce-correlationid":    {id},
+		},
+		Data: data,
+	}
 }
 
 func (s *rawSystem) PublishSync(ctx context.Context, p *Payload) error {
