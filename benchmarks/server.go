@@ -87,7 +87,6 @@ func startBroker(ctx context.Context, mode serverMode, externalURL string) (*bro
 // keepStream is never deleted and never holds a message.
 const keepStream = "BENCH_KEEP"
 
-
 // reset deletes every stream but keepStream (and so every consumer and KV
 // bucket).
 func (b *broker) reset(ctx context.Context) error {
