@@ -7,6 +7,10 @@ import (
 	"github.com/choreo-bus/choreo/envelope"
 )
 
+// LastAttempt reports whether a failure now would dead-letter the message
+// rather than retry it.
+func (d *Delivery) LastAttempt() bool { return d.Attempt >= d.MaxDeliver }
+
 // Delivery is one message as the untyped core sees it: the decoded envelope
 // plus where it came from. Middleware receives a *Delivery; the typed
 // Handler[T] receives a Message[T] built from it.
@@ -26,7 +30,11 @@ type Delivery struct {
 	StreamSequence uint64
 	// Attempt is the delivery count: 1 on the first delivery.
 	Attempt int
-	// Logger is the bus logger with the message's attributes attached.
+	// MaxDeliver is the subscription's WithMaxDeliver: a failure when
+	// Attempt == MaxDeliver dead-letters the message instead of retrying it.
+	MaxDeliver int
+	// Logger is the bus logger with the topic and consumer attached; add the
+	// message's own attributes (Envelope.ID, Envelope.CorrelationID) per call.
 	Logger *slog.Logger
 
 	// payload is the decoded value of the typed handler (a *T), set before

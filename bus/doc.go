@@ -37,6 +37,17 @@
 // at all (the process crashed on the last attempt) the server's
 // max-deliveries advisory is captured and turned into a dead letter too.
 //
+// # Idempotent handlers
+//
+// Because delivery is at least once, a handler must tolerate seeing a
+// message again. Two habits cover most cases. Inside a handler, publish
+// with an id derived from the incoming message (WithID(m.Envelope.ID +
+// "/signedup"), or an id stored with the handler's own state), so that a
+// redelivered message re-publishes the same event and the stream's
+// duplicate window drops the copy. And wrap handlers with side effects in
+// the idempotency package's middleware, which records handled keys in a
+// store shared by every instance.
+//
 // # Middleware
 //
 // Middleware wraps the untyped core, HandlerFunc, which sees a *Delivery.

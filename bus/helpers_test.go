@@ -28,6 +28,9 @@ var (
 	signedUpEvt = topic.MustEvent[signedUp]("v1.user.signedup")
 )
 
+// signedUpEvtFor is v1.user.signedup with another payload type.
+func signedUpEvtFor[T any]() topic.Event[T] { return topic.MustEvent[T]("v1.user.signedup") }
+
 // counter records how often each key was handled, safely across handlers.
 type counter struct {
 	mu   sync.Mutex

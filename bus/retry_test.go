@@ -120,10 +120,20 @@ func TestMaxDeliverExhaustionDeadLettersWithCount(t *testing.T) {
 	b := bustest.New(t)
 	ctx := ctxT(t)
 	var rec attempts
+	var lastMu sync.Mutex
+	var last []bool
+	recordLast := func(next bus.HandlerFunc) bus.HandlerFunc {
+		return func(ctx context.Context, d *bus.Delivery) error {
+			lastMu.Lock()
+			last = append(last, d.LastAttempt())
+			lastMu.Unlock()
+			return next(ctx, d)
+		}
+	}
 	_, err := bus.Subscribe(b, signedUpEvt, "flaky", func(_ context.Context, m *bus.Message[signedUp]) error {
 		rec.add(m.Attempt)
 		return errors.New("still failing")
-	}, bus.WithMaxDeliver(3), bus.WithBackoff(50*time.Millisecond))
+	}, bus.WithMaxDeliver(3), bus.WithBackoff(50*time.Millisecond), bus.Use(recordLast))
 	require.NoError(t, err)
 	_, err = bus.Publish(ctx, b, signedUpEvt, signedUp{UserID: "u1"})
 	require.NoError(t, err)
@@ -133,6 +143,9 @@ func TestMaxDeliverExhaustionDeadLettersWithCount(t *testing.T) {
 	require.Contains(t, dls[0].Reason, "failed 3 times")
 	_, count := rec.snapshot()
 	require.Equal(t, []int{1, 2, 3}, count)
+	lastMu.Lock()
+	defer lastMu.Unlock()
+	require.Equal(t, []bool{false, false, true}, last)
 }
 
 func TestRedeliverBringsDeadLetterBackToItsGroupOnly(t *testing.T) {

@@ -122,6 +122,9 @@ func (s *Subscription) consumerConfig() jetstream.ConsumerConfig {
 func (s *Subscription) consume() error {
 	cc, err := s.cons.Consume(s.dispatch,
 		jetstream.PullMaxMessages(s.cfg.concurrency),
+		// A shorter pull expiry than the 30s default means heartbeats every
+		// 5s, so a lost consumer or server is noticed within seconds.
+		jetstream.PullExpiry(pullExpiry),
 		jetstream.ConsumeErrHandler(s.consumeError),
 	)
 	if err != nil {
@@ -146,19 +149,28 @@ func (s *Subscription) dispatch(msg jetstream.Msg) {
 	}
 }
 
-// consumeError is called by nats.go for every consumer problem. Missing
-// heartbeats and reconnects are recovered by nats.go itself; a deleted
-// consumer (or a server that lost it) is recreated by the supervisor.
+// pullExpiry is how long one pull request lives; the server sends idle
+// heartbeats every half of it.
+const pullExpiry = 10 * time.Second
+
+// consumeError is called by nats.go for every consumer problem. Reconnects
+// are recovered by nats.go itself; a deleted consumer (or a server that
+// lost it) is recreated by the supervisor. Missing heartbeats can mean
+// either, so the supervisor checks whether the consumer still exists.
 func (s *Subscription) consumeError(_ jetstream.ConsumeContext, err error) {
-	if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
 		s.logger.Warn("choreo: consumer lost; recreating it", "error", err)
-		select {
-		case s.restart <- struct{}{}:
-		default:
-		}
+	case errors.Is(err, jetstream.ErrNoHeartbeat):
+		s.logger.Debug("choreo: heartbeats missing; checking the consumer", "error", err)
+	default:
+		s.logger.Debug("choreo: consumer problem; nats.go is recovering", "error", err)
 		return
 	}
-	s.logger.Debug("choreo: consumer problem; nats.go is recovering", "error", err)
+	select {
+	case s.restart <- struct{}{}:
+	default:
+	}
 }
 
 // supervise recreates the consumer after it was lost, retrying with
@@ -185,6 +197,14 @@ func (s *Subscription) supervise() {
 }
 
 func (s *Subscription) recreate() bool {
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := s.b.js.Consumer(ctx, s.stream, s.consumer); err == nil {
+		return true // still there: nats.go resumes pulling by itself
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		s.logger.Debug("choreo: cannot check the consumer yet; will retry", "error", err)
+		return false
+	}
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
@@ -194,8 +214,6 @@ func (s *Subscription) recreate() bool {
 		s.cc.Stop()
 	}
 	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	defer cancel()
 	cons, err := ensureConsumer(ctx, s.b, s.stream, s.consumerConfig())
 	if err != nil {
 		s.logger.Warn("choreo: recreating consumer failed; will retry", "error", err)

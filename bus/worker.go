@@ -26,7 +26,7 @@ func (s *Subscription) worker() {
 
 // process takes one message from delivery to acknowledgement.
 func (s *Subscription) process(msg jetstream.Msg, raw *nats.Msg) {
-	d := &Delivery{Subject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1}
+	d := &Delivery{Subject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1, MaxDeliver: s.cfg.maxDeliver}
 	if meta, err := msg.Metadata(); err == nil {
 		d.Attempt = int(meta.NumDelivered)
 		d.StreamSequence = meta.Sequence.Stream
@@ -85,11 +85,11 @@ func (s *Subscription) settle(msg jetstream.Msg, d *Delivery, err error) {
 	switch {
 	case err == nil:
 		if ackErr := msg.Ack(); ackErr != nil {
-			log.Warn("choreo: ack failed; the message will be redelivered", "id", d.Envelope.ID, "error", ackErr)
+			log.Warn("choreo: ack failed; the message will be redelivered", "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID, "error", ackErr)
 			return
 		}
 		if log.Enabled(context.Background(), slog.LevelDebug) {
-			log.Debug("choreo: handled", "id", d.Envelope.ID, "attempt", d.Attempt)
+			log.Debug("choreo: handled", "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID, "attempt", d.Attempt)
 		}
 	case s.ctx.Err() != nil:
 		// Stopped mid-handler: not the message's fault; let another
@@ -97,14 +97,15 @@ func (s *Subscription) settle(msg jetstream.Msg, d *Delivery, err error) {
 		_ = msg.NakWithDelay(0)
 	case IsPermanent(err):
 		s.deadLetter(msg, d, err)
-	case d.Attempt >= s.cfg.maxDeliver:
+	case d.LastAttempt():
 		s.deadLetter(msg, d, fmt.Errorf("failed %d times (max deliver): %w", d.Attempt, err))
 	default:
 		delay, ok := retryDelay(err)
 		if !ok {
 			delay = s.cfg.backoff[min(d.Attempt, len(s.cfg.backoff))-1]
 		}
-		log.Warn("choreo: handler failed; will retry", "id", d.Envelope.ID, "attempt", d.Attempt, "retry_in", delay, "error", err)
+		log.Warn("choreo: handler failed; will retry", "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID,
+			"attempt", d.Attempt, "max_deliver", d.MaxDeliver, "retry_in", delay, "error", err)
 		_ = msg.NakWithDelay(delay)
 	}
 }
@@ -113,9 +114,9 @@ func (s *Subscription) settle(msg jetstream.Msg, d *Delivery, err error) {
 // it. If the dead-letter stream cannot take it, the message is redelivered
 // later instead: it is never dropped.
 func (s *Subscription) deadLetter(msg jetstream.Msg, d *Delivery, reason error) {
-	id := ""
+	id, correlation := "", ""
 	if d.Envelope != nil {
-		id = d.Envelope.ID
+		id, correlation = d.Envelope.ID, d.Envelope.CorrelationID
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -125,7 +126,7 @@ func (s *Subscription) deadLetter(msg jetstream.Msg, d *Delivery, reason error) 
 		_ = msg.NakWithDelay(delay)
 		return
 	}
-	s.logger.Error("choreo: dead-lettered", "id", id, "attempt", d.Attempt, "reason", reason)
+	s.logger.Error("choreo: dead-lettered", "id", id, "correlation_id", correlation, "attempt", d.Attempt, "reason", reason)
 	_ = msg.TermWithReason(truncate(reason.Error(), 200))
 }
 
