@@ -11,14 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
 )
-
-// globalAccount is the account every client of an embedded server uses:
-// there is no authentication, so all streams live in nats-server's global
-// account.
-const globalAccount = server.DEFAULT_GLOBAL_ACCOUNT
 
 // Cluster is a JetStream cluster of in-process nats-servers on loopback,
 // for tests that need replication and failover: streams with 3 replicas,
@@ -27,9 +20,16 @@ const globalAccount = server.DEFAULT_GLOBAL_ACCOUNT
 // life of the Cluster, so a node stopped with StopNode and started again
 // with RestartNode rejoins as the same peer with its data.
 //
+// Nodes reach each other through loopback links owned by the Cluster
+// rather than directly, so that CrashNode can cut a node off at once, as a
+// crash or a network partition would; StopNode is the graceful
+// counterpart.
+//
 // Its methods are safe for concurrent use.
 type Cluster struct {
-	tempDir string // removed by Shutdown; empty when the caller owns the dir
+	tempDir string    // removed by Shutdown; empty when the caller owns the dir
+	links   [][]*link // links[i][j] carries routes from node i to node j
+	hole    *blackhole
 
 	mu    sync.Mutex
 	nodes []*clusterNode
@@ -39,7 +39,8 @@ type Cluster struct {
 // its server.
 type clusterNode struct {
 	cfg config
-	srv *Server // nil while stopped
+	op  sync.Mutex // serializes StopNode, CrashNode and RestartNode of the node
+	srv *Server    // nil while stopped; guarded by Cluster.mu
 }
 
 // StartCluster starts an n-node JetStream cluster (n from 2 to 9; 3 is the
@@ -86,12 +87,11 @@ func StartCluster(ctx context.Context, n int, opts ...Option) (*Cluster, error) 
 		}
 		root, c.tempDir = tmp, tmp
 	}
-	nodes, err := planNodes(base, n, root)
+	nodes, err := c.plan(base, n, root)
 	if err != nil {
-		c.removeTemp()
+		c.Shutdown()
 		return nil, err
 	}
-	c.nodes = nodes
 
 	// Start every node at once: each one's readiness does not depend on the
 	// others, and starting them together lets the routes form while the
@@ -113,8 +113,9 @@ func StartCluster(ctx context.Context, n int, opts ...Option) (*Cluster, error) 
 	return c, nil
 }
 
-// planNodes fixes every node's name, ports, routes and storage directory.
-func planNodes(base config, n int, root string) ([]*clusterNode, error) {
+// plan fixes every node's name, ports, routes and storage directory, and
+// opens the links the routes go through.
+func (c *Cluster) plan(base config, n int, root string) ([]*clusterNode, error) {
 	clusterPorts, err := freePorts(n)
 	if err != nil {
 		return nil, err
@@ -129,25 +130,42 @@ func planNodes(base config, n int, root string) ([]*clusterNode, error) {
 			clientPorts[i] = base.port + i
 		}
 	}
-	routes := make([]string, n)
-	for i, p := range clusterPorts {
-		routes[i] = "nats-route://127.0.0.1:" + strconv.Itoa(p)
+	if c.hole, err = newBlackhole(); err != nil {
+		return nil, err
 	}
-	nodes := make([]*clusterNode, n)
-	for i := range nodes {
+	c.links = make([][]*link, n)
+	for i := range n {
+		c.links[i] = make([]*link, n)
+		for j := range n {
+			if i == j {
+				continue
+			}
+			if c.links[i][j], err = newLink("127.0.0.1:" + strconv.Itoa(clusterPorts[j])); err != nil {
+				return nil, err
+			}
+		}
+	}
+	c.nodes = make([]*clusterNode, n)
+	for i := range c.nodes {
 		cfg := base
 		cfg.name = base.name + "-" + strconv.Itoa(i)
 		cfg.dir = filepath.Join(root, cfg.name)
 		cfg.port = clientPorts[i]
 		cfg.clusterName = base.name
 		cfg.clusterPort = clusterPorts[i]
-		cfg.routes = routes // a node ignores the route to itself
+		cfg.clusterAdvertise = c.hole.addr()
+		cfg.routes = nil
+		for j, k := range c.links[i] {
+			if j != i {
+				cfg.routes = append(cfg.routes, k.url())
+			}
+		}
 		if base.logger != nil {
 			cfg.logger = base.logger.With("server", cfg.name)
 		}
-		nodes[i] = &clusterNode{cfg: cfg}
+		c.nodes[i] = &clusterNode{cfg: cfg}
 	}
-	return nodes, nil
+	return c.nodes, nil
 }
 
 // freePorts asks the operating system for n distinct free loopback ports.
@@ -209,15 +227,32 @@ func (c *Cluster) Name(i int) string { return c.nodes[i].cfg.name }
 // hands the leadership of its streams and consumers to other nodes, closes
 // its clients' connections (which move to other nodes) and stops. Its
 // storage stays for RestartNode. Stopping a stopped node is an error.
-func (c *Cluster) StopNode(i int) error {
-	c.mu.Lock()
-	if i < 0 || i >= len(c.nodes) {
-		c.mu.Unlock()
-		return fmt.Errorf("embedded: node %d does not exist; the cluster has nodes 0 to %d", i, len(c.nodes)-1)
+func (c *Cluster) StopNode(i int) error { return c.takeDown(i, false) }
+
+// CrashNode takes node i away the way a crash or a network partition does:
+// every route connection between it and its peers drops at once, so it
+// hands nothing over and its peers notice only when their own timeouts
+// fire (electing new leaders takes seconds, not milliseconds as after
+// StopNode); then it stops, which drops its clients' connections. What it
+// had written to its storage stays, as it would on a disk, for
+// RestartNode. Crashing a stopped node is an error.
+func (c *Cluster) CrashNode(i int) error { return c.takeDown(i, true) }
+
+// takeDown stops node i, cutting its links first when crash is set, and
+// returns when it has stopped.
+func (c *Cluster) takeDown(i int, crash bool) error {
+	nd, err := c.node(i)
+	if err != nil {
+		return err
 	}
-	nd := c.nodes[i]
+	nd.op.Lock()
+	defer nd.op.Unlock()
+	c.mu.Lock()
 	srv := nd.srv
 	nd.srv = nil
+	if srv != nil && crash {
+		c.eachLink(i, (*link).cut)
+	}
 	c.mu.Unlock()
 	if srv == nil {
 		return fmt.Errorf("embedded: node %d (%s) is already stopped", i, nd.cfg.name)
@@ -226,25 +261,56 @@ func (c *Cluster) StopNode(i int) error {
 	return nil
 }
 
+// node returns node i, or an error naming the valid indexes.
+func (c *Cluster) node(i int) (*clusterNode, error) {
+	if i < 0 || i >= len(c.nodes) {
+		return nil, fmt.Errorf("embedded: node %d does not exist; the cluster has nodes 0 to %d", i, len(c.nodes)-1)
+	}
+	return c.nodes[i], nil
+}
+
+// eachLink calls f for every link from or to node i. c.mu must be held.
+func (c *Cluster) eachLink(i int, f func(*link)) {
+	for j := range c.links {
+		if j == i {
+			continue
+		}
+		if k := c.links[i][j]; k != nil {
+			f(k)
+		}
+		if k := c.links[j][i]; k != nil {
+			f(k)
+		}
+	}
+}
+
 // RestartNode starts stopped node i again with its name, ports and storage,
 // and waits until it accepts connections (at most ctx's deadline, or 10
 // seconds). It rejoins the cluster and catches up on its own; call
 // WaitForJetStream (or WaitForStream) to wait for that.
 func (c *Cluster) RestartNode(ctx context.Context, i int) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if i < 0 || i >= len(c.nodes) {
-		return fmt.Errorf("embedded: node %d does not exist; the cluster has nodes 0 to %d", i, len(c.nodes)-1)
+	nd, err := c.node(i)
+	if err != nil {
+		return err
 	}
-	nd := c.nodes[i]
-	if nd.srv != nil {
+	nd.op.Lock()
+	defer nd.op.Unlock()
+	c.mu.Lock()
+	running := nd.srv != nil
+	if !running {
+		c.eachLink(i, (*link).restore) // after CrashNode
+	}
+	c.mu.Unlock()
+	if running {
 		return fmt.Errorf("embedded: node %d (%s) is running; StopNode it first", i, nd.cfg.name)
 	}
 	srv, err := start(ctx, nd.cfg)
 	if err != nil {
 		return fmt.Errorf("restarting node %d (%s): %w", i, nd.cfg.name, err)
 	}
+	c.mu.Lock()
 	nd.srv = srv
+	c.mu.Unlock()
 	return nil
 }
 
@@ -252,6 +318,11 @@ func (c *Cluster) RestartNode(ctx context.Context, i int) error {
 // Storage made by StartCluster (no WithDir) is removed. Calling it more
 // than once is safe.
 func (c *Cluster) Shutdown() {
+	// Wait for node operations under way; none can start after this.
+	for _, nd := range c.nodes {
+		nd.op.Lock()
+		defer nd.op.Unlock()
+	}
 	c.mu.Lock()
 	running := make([]*Server, 0, len(c.nodes))
 	for _, nd := range c.nodes {
@@ -266,117 +337,30 @@ func (c *Cluster) Shutdown() {
 		wg.Go(s.Shutdown)
 	}
 	wg.Wait()
+	c.closeLinks()
 	c.removeTemp()
+}
+
+// closeLinks stops every link and the blackhole; safe to call again.
+func (c *Cluster) closeLinks() {
+	c.mu.Lock()
+	links, hole := c.links, c.hole
+	c.links, c.hole = nil, nil
+	c.mu.Unlock()
+	for _, row := range links {
+		for _, k := range row {
+			if k != nil {
+				k.close()
+			}
+		}
+	}
+	if hole != nil {
+		hole.close()
+	}
 }
 
 func (c *Cluster) removeTemp() {
 	if c.tempDir != "" {
 		_ = os.RemoveAll(c.tempDir)
-	}
-}
-
-// MetaLeader returns the index of the node leading the JetStream meta
-// group (the one that places streams and consumers), or -1 when there is
-// none right now.
-func (c *Cluster) MetaLeader() int {
-	return c.find(func(ns *server.Server) bool { return ns.JetStreamIsLeader() })
-}
-
-// StreamLeader returns the index of the node leading stream (it takes every
-// write, so stopping it is the leader-loss fault), or -1 when the stream
-// has no leader right now or does not exist.
-func (c *Cluster) StreamLeader(stream string) int {
-	return c.find(func(ns *server.Server) bool { return ns.JetStreamIsStreamLeader(globalAccount, stream) })
-}
-
-// ConsumerLeader returns the index of the node leading a durable consumer
-// of stream, or -1 when it has no leader right now or does not exist.
-func (c *Cluster) ConsumerLeader(stream, consumer string) int {
-	return c.find(func(ns *server.Server) bool {
-		return ns.JetStreamIsConsumerLeader(globalAccount, stream, consumer)
-	})
-}
-
-// find returns the index of the first running node for which is holds.
-func (c *Cluster) find(is func(*server.Server) bool) int {
-	for i, s := range c.Servers() {
-		if s != nil && is(s.NATS()) {
-			return i
-		}
-	}
-	return -1
-}
-
-// WaitForJetStream waits until the cluster can take JetStream requests: a
-// meta leader is elected and every running node is current with it. It
-// returns ctx's error, saying what was missing, if that does not happen
-// before ctx is done.
-func (c *Cluster) WaitForJetStream(ctx context.Context) error {
-	return c.waitFor(ctx, "a JetStream meta leader and every running node current", func(running []*server.Server) bool {
-		leaders := 0
-		for _, ns := range running {
-			if ns == nil {
-				continue
-			}
-			if !ns.JetStreamIsCurrent() {
-				return false
-			}
-			if ns.JetStreamIsLeader() {
-				leaders++
-			}
-		}
-		return leaders == 1
-	})
-}
-
-// WaitForStream waits until stream has a leader and every running node
-// holds a current replica of it, e.g. after RestartNode, and returns the
-// leader's index. A stream with fewer replicas than running nodes is never
-// current on all of them: use it for streams replicated on every node.
-func (c *Cluster) WaitForStream(ctx context.Context, stream string) (int, error) {
-	leader := -1
-	err := c.waitFor(ctx, "stream "+stream+" to have a leader and current replicas on every running node", func(running []*server.Server) bool {
-		leader = -1
-		for i, ns := range running {
-			if ns == nil {
-				continue
-			}
-			if !ns.JetStreamIsStreamCurrent(globalAccount, stream) {
-				return false
-			}
-			if ns.JetStreamIsStreamLeader(globalAccount, stream) {
-				leader = i
-			}
-		}
-		return leader >= 0
-	})
-	if err != nil {
-		return -1, err
-	}
-	return leader, nil
-}
-
-// waitFor polls ok until it holds or ctx is done. ok gets the nodes'
-// nats-servers by index, nil for a stopped node.
-func (c *Cluster) waitFor(ctx context.Context, what string, ok func(running []*server.Server) bool) error {
-	t := time.NewTicker(25 * time.Millisecond)
-	defer t.Stop()
-	for {
-		servers := c.Servers()
-		running := make([]*server.Server, len(servers))
-		anyRunning := false
-		for i, s := range servers {
-			if s != nil {
-				running[i], anyRunning = s.NATS(), true
-			}
-		}
-		if anyRunning && ok(running) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("embedded: waiting for %s: %w", what, ctx.Err())
-		case <-t.C:
-		}
 	}
 }

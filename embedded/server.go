@@ -35,9 +35,10 @@ type config struct {
 	name   string
 	logger *slog.Logger
 	// cluster settings, set by StartCluster only
-	clusterName string
-	clusterPort int
-	routes      []string
+	clusterName      string
+	clusterPort      int
+	clusterAdvertise string // host:port gossiped to peers; "" = the cluster listener
+	routes           []string
 }
 
 // WithDir keeps JetStream storage in dir (created if missing). A server
@@ -106,6 +107,7 @@ func start(ctx context.Context, cfg config) (*Server, error) {
 		sopts.Cluster.Name = cfg.clusterName
 		sopts.Cluster.Host = "127.0.0.1"
 		sopts.Cluster.Port = cfg.clusterPort
+		sopts.Cluster.Advertise = cfg.clusterAdvertise
 		sopts.Routes = server.RoutesFromStr(strings.Join(cfg.routes, ","))
 	}
 	s.opts = sopts

@@ -1,0 +1,42 @@
+// Package reliability holds choreo's fault-injection suite: tests that run
+// the bus against real in-process JetStream servers (package embedded),
+// inject faults while messages flow, and count what the broker
+// acknowledged to publishers against what the handlers saw. A scenario
+// fails if a single acknowledged message is never handled or, with the
+// idempotency middleware, a single effect happens twice.
+//
+// The package has no API; it is only tests. The scenarios are:
+//
+//   - leader loss: a 3-node cluster with R3 streams, consumers and
+//     dedupe bucket; events published at a steady rate while two instances
+//     of one subscriber group handle them; the stream's leader is shut down
+//     mid-run and brought back later, once without and once with the
+//     idempotency middleware;
+//   - instance crash: an instance's connection is cut, without Close, while
+//     its handlers hold unacknowledged messages; the other instance handles
+//     them after the ack wait;
+//   - server down during publish: a synchronous publish returns an error
+//     within its deadline, asynchronous publishes each report their outcome,
+//     and publishing resumes when the server is back;
+//   - backlog: a queue of events drains with bounded memory and without
+//     stalls;
+//   - poison share: a tenth of the messages always fail; exactly those are
+//     dead-lettered, and the others are handled without waiting for them;
+//   - redelivery storm: handlers that fail for a while are retried no sooner
+//     than their back-off allows.
+//
+// Run the CI-sized suite with
+//
+//	go test -race ./reliability/
+//
+// and the full sizes (10,000 events through leader loss, a 100,000-event
+// backlog) with
+//
+//	go test -race -timeout 60m ./reliability/ -full -v
+//
+// Every scenario prints one line of figures starting with "RELIABILITY"
+// (key=value pairs in a fixed order), from which the tables in
+// RELIABILITY.md at the repository root are made:
+//
+//	go test -race ./reliability/ -v | grep '^ *[a-z_]*_test.go:[0-9]*: RELIABILITY'
+package reliability

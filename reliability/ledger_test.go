@@ -1,0 +1,185 @@
+package reliability_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/choreo-bus/choreo/bus"
+	"github.com/choreo-bus/choreo/envelope"
+)
+
+// ledger is the book a scenario keeps: which messages the broker
+// acknowledged to the publisher, and how many times a handler had the
+// effect of each. Lost = acknowledged but never handled; a duplicate effect
+// = a handler run beyond the first for one message. Safe for concurrent
+// use.
+type ledger struct {
+	mu      sync.Mutex
+	acked   map[string]int // message id -> sequence number
+	effects map[string]int // message id -> successful handler runs
+	by      map[string]int // instance -> successful handler runs
+	latency []time.Duration
+}
+
+func newLedger() *ledger {
+	return &ledger{acked: map[string]int{}, effects: map[string]int{}, by: map[string]int{}}
+}
+
+// ack records that the publish of id returned success.
+func (l *ledger) ack(id string, seq int) {
+	l.mu.Lock()
+	l.acked[id] = seq
+	l.mu.Unlock()
+}
+
+// effect records that instance had the effect of message id, sent at
+// sentAt.
+func (l *ledger) effect(id, instance string, sentAt int64) {
+	now := time.Now()
+	l.mu.Lock()
+	l.effects[id]++
+	l.by[instance]++
+	if l.effects[id] == 1 && sentAt != 0 {
+		l.latency = append(l.latency, now.Sub(time.Unix(0, sentAt)))
+	}
+	l.mu.Unlock()
+}
+
+// ledgerCounts are a ledger's figures at one moment.
+type ledgerCounts struct {
+	acked      int // publishes that returned success
+	handled    int // distinct messages with at least one effect
+	lost       int // acknowledged, never handled
+	dupEffects int // effects beyond the first, summed over messages
+	maxEffects int // the most effects one message had
+}
+
+func (l *ledger) counts() ledgerCounts {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := ledgerCounts{acked: len(l.acked), handled: len(l.effects)}
+	for id := range l.acked {
+		if l.effects[id] == 0 {
+			c.lost++
+		}
+	}
+	for _, n := range l.effects {
+		c.dupEffects += n - 1
+		c.maxEffects = max(c.maxEffects, n)
+	}
+	return c
+}
+
+// ackedCount is the number of acknowledged publishes so far.
+func (l *ledger) ackedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.acked)
+}
+
+// allHandled reports whether every acknowledged message had its effect.
+func (l *ledger) allHandled() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id := range l.acked {
+		if l.effects[id] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// perInstance returns the successful runs of each instance.
+func (l *ledger) perInstance(instance string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.by[instance]
+}
+
+// latencies returns publish-to-first-effect latencies.
+func (l *ledger) latencies() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]time.Duration(nil), l.latency...)
+}
+
+// publisher publishes orderPlaced at a steady rate from several
+// goroutines, as a service under load would. A publish that fails is
+// retried with the same message id until it is acknowledged (the stream's
+// duplicate window keeps one copy), which is what a publisher that must
+// not lose an event does.
+type publisher struct {
+	b              *bus.Bus
+	l              *ledger
+	rate           float64       // messages per second
+	workers        int           // concurrent publishers
+	attemptTimeout time.Duration // deadline of one Publish call
+
+	failedAttempts atomic.Int64 // Publish calls that returned an error
+	slowest        atomic.Int64 // longest time to an ack, retries included, ns
+}
+
+// run publishes n messages and returns when all are acknowledged or ctx
+// is done (then with ctx's error).
+func (p *publisher) run(ctx context.Context, n int) error {
+	seqs := make(chan int)
+	go func() {
+		defer close(seqs)
+		interval := time.Duration(float64(time.Second) / p.rate)
+		start := time.Now()
+		for i := range n {
+			// Pace against the start time, not the previous send, so a
+			// stall is followed by a catch-up and the mean rate holds.
+			if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
+			}
+			select {
+			case seqs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range p.workers {
+		wg.Go(func() {
+			for seq := range seqs {
+				p.publishOne(ctx, seq)
+			}
+		})
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (p *publisher) publishOne(ctx context.Context, seq int) {
+	id := envelope.NewID()
+	start := time.Now()
+	for ctx.Err() == nil {
+		actx, cancel := context.WithTimeout(ctx, p.attemptTimeout)
+		_, err := bus.Publish(actx, p.b, orderPlaced, order{Seq: seq, SentAt: start.UnixNano()}, bus.WithID(id))
+		cancel()
+		if err == nil {
+			p.l.ack(id, seq)
+			took := int64(time.Since(start))
+			for cur := p.slowest.Load(); took > cur && !p.slowest.CompareAndSwap(cur, took); cur = p.slowest.Load() {
+			}
+			return
+		}
+		if errors.Is(err, bus.ErrClosed) {
+			return
+		}
+		p.failedAttempts.Add(1)
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
