@@ -44,8 +44,9 @@ const (
 )
 
 // Run runs the conformance suite against the stores newStore returns. It
-// calls newStore once per subtest, from that subtest's goroutine; cleanup
-// belongs on the t it is given.
+// calls newStore once per subtest, from that subtest's goroutine, so calls
+// may be concurrent; cleanup belongs on the t it is given. A store must be
+// safe for concurrent use, as the Store contract says.
 func Run(t *testing.T, newStore func(t *testing.T) idempotency.Store) {
 	t.Helper()
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
