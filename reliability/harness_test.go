@@ -83,6 +83,15 @@ func startCluster(t *testing.T, n int) *embedded.Cluster {
 // passing CI run.
 func connect(t *testing.T, url string, opts ...bus.Option) *bus.Bus {
 	t.Helper()
+	b := dial(t, url, opts...)
+	t.Cleanup(func() { closeBus(t, b) })
+	return b
+}
+
+// dial returns a bus on url that nobody closes: the instance that will
+// "die" in a scenario, since a dead process never calls Close.
+func dial(t *testing.T, url string, opts ...bus.Option) *bus.Bus {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	all := []bus.Option{bus.WithLogger(bustest.Logger(t))}
@@ -91,7 +100,6 @@ func connect(t *testing.T, url string, opts ...bus.Option) *bus.Bus {
 	}
 	b, err := bus.Connect(ctx, url, append(all, opts...)...)
 	require.NoError(t, err)
-	t.Cleanup(func() { closeBus(t, b) })
 	return b
 }
 
