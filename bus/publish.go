@@ -117,7 +117,7 @@ func (b *Bus) prepare(ctx context.Context, k topic.Kind, n topic.Name, data any,
 		env.ID = envelope.NewID()
 	}
 	chainFrom(ctx, &env, pc.correlationID)
-	msg := &nats.Msg{Subject: r.subject, Header: make(nats.Header, 8)}
+	msg := &nats.Msg{Subject: r.subject} // envelope.Write sizes the header itself
 	if err := envelope.Write(msg, &env); err != nil {
 		return nil, nil, "", fmt.Errorf("choreo/bus: %s: %w", n, err)
 	}
