@@ -18,8 +18,11 @@ type result struct {
 	// over the measured window divided by msgs: publisher and consumer
 	// clients together; the server runs in another process.
 	allocs, bytes float64
-	latency       [3]time.Duration // p50, p99, p99.9
-	hasLatency    bool
+	// clientCPU is this process's CPU time over the window; serverCPU the
+	// server process's (-1 when the server is not a child process).
+	clientCPU, serverCPU time.Duration
+	latency              [3]time.Duration // p50, p99, p99.9
+	hasLatency           bool
 	// handled counts distinct messages handled (consuming scenarios);
 	// stored counts messages the stream holds after a publishing scenario.
 	handled, stored int64
@@ -45,8 +48,11 @@ func (r result) rate() float64 {
 // window's allocations).
 type window struct {
 	profileTo string // file name prefix; "" for no profile
+	serverPID int    // 0: no server process to account
 	t0, t1    time.Time
 	m0, m1    runtime.MemStats
+	c0, c1    time.Duration // client CPU
+	s0, s1    time.Duration // server CPU
 	cpu       *os.File
 	err       error
 }
@@ -65,11 +71,26 @@ func (w *window) start() {
 		}
 	}
 	runtime.ReadMemStats(&w.m0)
+	w.s0 = w.serverCPU()
+	w.c0 = clientCPU()
 	w.t0 = time.Now()
+}
+
+func (w *window) serverCPU() time.Duration {
+	if w.serverPID == 0 {
+		return -1
+	}
+	d, err := processCPU(w.serverPID)
+	if err != nil {
+		w.keep(err)
+	}
+	return d
 }
 
 func (w *window) stop(end time.Time) {
 	w.t1 = end
+	w.c1 = clientCPU()
+	w.s1 = w.serverCPU()
 	runtime.ReadMemStats(&w.m1)
 	if w.cpu != nil {
 		pprof.StopCPUProfile()
@@ -92,6 +113,19 @@ func (w *window) fill(res *result) {
 		res.allocs = float64(w.m1.Mallocs-w.m0.Mallocs) / float64(res.msgs)
 		res.bytes = float64(w.m1.TotalAlloc-w.m0.TotalAlloc) / float64(res.msgs)
 	}
+	res.clientCPU = w.c1 - w.c0
+	res.serverCPU = -1
+	if w.s0 >= 0 {
+		res.serverCPU = w.s1 - w.s0
+	}
+}
+
+// cpuPerMsg is CPU time per message in microseconds (-1: not measured).
+func cpuPerMsg(d time.Duration, msgs int) float64 {
+	if d < 0 || msgs == 0 {
+		return -1
+	}
+	return float64(d) / float64(time.Microsecond) / float64(msgs)
 }
 
 func writeAllocs(path string) error {
@@ -130,6 +164,8 @@ type summary struct {
 	runs             int
 	rate, mbps       float64
 	allocs, bytes    float64
+	clientUS         float64 // client CPU µs per message
+	serverUS         float64 // server CPU µs per message, -1 if unknown
 	latency          [3]time.Duration
 	hasLatency       bool
 	dups             int64
@@ -149,6 +185,8 @@ func summarize(scenario, system string, rs []result, payloadSize int) summary {
 	s.mbps = s.rate * float64(payloadSize) / 1e6
 	s.allocs = pick(func(r result) float64 { return r.allocs })
 	s.bytes = pick(func(r result) float64 { return r.bytes })
+	s.clientUS = pick(func(r result) float64 { return cpuPerMsg(r.clientCPU, r.msgs) })
+	s.serverUS = pick(func(r result) float64 { return cpuPerMsg(r.serverCPU, r.msgs) })
 	for i := range s.latency {
 		s.latency[i] = time.Duration(pick(func(r result) float64 { return float64(r.latency[i]) }))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -41,6 +42,8 @@ type report struct {
 	cfg         config
 	payloadSize int
 	summaries   []summary
+	loadBefore  string // 1-minute load average when the run started and ended
+	loadAfter   string
 }
 
 func runBenchmarks(ctx context.Context, cfg config, progress io.Writer) (*report, error) {
@@ -57,7 +60,8 @@ func runBenchmarks(ctx context.Context, cfg config, progress io.Writer) (*report
 		return nil, err
 	}
 	r := &runner{cfg: cfg, broker: b, body: body, payloadSize: size, log: progress}
-	rep := &report{cfg: cfg, payloadSize: size}
+	rep := &report{cfg: cfg, payloadSize: size, loadBefore: loadAverage()}
+	defer func() { rep.loadAfter = loadAverage() }()
 	kinds := systemKinds()
 	for _, sc := range scenarios() {
 		if len(cfg.scenarios) > 0 && !slices.Contains(cfg.scenarios, sc.name) {
@@ -78,8 +82,8 @@ func runBenchmarks(ctx context.Context, cfg config, progress io.Writer) (*report
 					return nil, fmt.Errorf("%s / %s / run %d: %w", sc.name, name, run+1, err)
 				}
 				results[name] = append(results[name], res)
-				fmt.Fprintf(progress, "%-18s %-18s run %d/%d: %10.0f msg/s %6.1f allocs/msg%s\n",
-					sc.name, name, run+1, cfg.runs, res.rate(), res.allocs, latencyNote(res))
+				fmt.Fprintf(progress, "%-18s %-18s run %d/%d: %8.0f msg/s %6.1f allocs/msg %5.1f µs cpu/msg (load %s)%s\n",
+					sc.name, name, run+1, cfg.runs, res.rate(), res.allocs, cpuPerMsg(res.clientCPU, res.msgs), loadAverage(), latencyNote(res))
 			}
 		}
 		for _, name := range systems {
@@ -107,7 +111,7 @@ func (r *runner) runOne(ctx context.Context, sc scenario, kind systemKind, run i
 	if err != nil {
 		return result{}, fmt.Errorf("setup: %w", err)
 	}
-	w := &window{}
+	w := &window{serverPID: r.broker.pid}
 	if r.cfg.profileDir != "" && run == 0 {
 		w.profileTo = filepath.Join(r.cfg.profileDir, sc.name+"-"+kind.name)
 	}
@@ -146,17 +150,17 @@ func (rep *report) find(scenario, system string) (summary, bool) {
 // other tools parse: "ratio end-to-end choreo/raw: 0.91".
 func (rep *report) write(w io.Writer) {
 	c := rep.cfg
-	fmt.Fprintf(w, "N=%d, payload %d B JSON, concurrency %d, %d run(s) per system (median), latency at %d msg/s for %s\n\n",
-		c.n, rep.payloadSize, c.concurrency, c.runs, c.rate, c.duration)
-	fmt.Fprintln(w, "| scenario | system | msgs/s | MB/s | allocs/msg | B/msg | p50 | p99 | p99.9 |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(w, "N=%d, payload %d B JSON, concurrency %d, %d run(s) per system (median), latency at %d msg/s for %s; %d cores, load average %s before, %s after\n\n",
+		c.n, rep.payloadSize, c.concurrency, c.runs, c.rate, c.duration, runtime.NumCPU(), rep.loadBefore, rep.loadAfter)
+	fmt.Fprintln(w, "| scenario | system | msgs/s | MB/s | allocs/msg | B/msg | client CPU µs/msg | server CPU µs/msg | p50 | p99 | p99.9 |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range rep.summaries {
 		lat := "| - | - | -"
 		if s.hasLatency {
 			lat = fmt.Sprintf("| %s | %s | %s", fmtDuration(s.latency[0]), fmtDuration(s.latency[1]), fmtDuration(s.latency[2]))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.2f | %.1f | %s %s |\n",
-			s.scenario, s.system, thousands(s.rate), s.mbps, s.allocs, thousands(s.bytes), lat)
+		fmt.Fprintf(w, "| %s | %s | %s | %.2f | %.1f | %s | %s | %s %s |\n",
+			s.scenario, s.system, thousands(s.rate), s.mbps, s.allocs, thousands(s.bytes), fmtUS(s.clientUS), fmtUS(s.serverUS), lat)
 	}
 	fmt.Fprintln(w)
 	for _, q := range ratios {
@@ -167,6 +171,13 @@ func (rep *report) write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "ratio %s %s/%s: %.2f\n", q.scenario, q.num, q.den, num.rate/den.rate)
 	}
+}
+
+func fmtUS(us float64) string {
+	if us < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", us)
 }
 
 // thousands formats a non-negative number rounded to an integer with

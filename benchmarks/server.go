@@ -26,6 +26,8 @@ type broker struct {
 	admin *nats.Conn
 	js    jetstream.JetStream
 	stop  func()
+	// pid is the server process when it runs as a child, else 0.
+	pid int
 }
 
 // serverMode says where the embedded server runs.
@@ -57,11 +59,11 @@ func startBroker(ctx context.Context, mode serverMode, externalURL string) (*bro
 		b.url = srv.ClientURL()
 		b.stop = func() { srv.Shutdown(); _ = os.RemoveAll(dir) }
 	default:
-		url, stop, err := startChild(ctx)
+		url, pid, stop, err := startChild(ctx)
 		if err != nil {
 			return nil, err
 		}
-		b.url, b.stop = url, stop
+		b.url, b.pid, b.stop = url, pid, stop
 	}
 	var err error
 	if b.admin, err = nats.Connect(b.url, nats.Name("bench-admin")); err != nil {
@@ -129,23 +131,23 @@ func (b *broker) close() {
 // startChild runs `<this binary> -serve` and reads the client URL it prints.
 // The child stops when its stdin closes: when stop is called, or when this
 // process dies.
-func startChild(ctx context.Context) (string, func(), error) {
+func startChild(ctx context.Context) (string, int, func(), error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	cmd := exec.Command(exe, "-serve")
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("starting the server process: %w", err)
+		return "", 0, nil, fmt.Errorf("starting the server process: %w", err)
 	}
 	stop := func() {
 		_ = stdin.Close()
@@ -171,12 +173,12 @@ func startChild(ctx context.Context) (string, func(), error) {
 	case line, ok := <-lines:
 		if !ok || !strings.HasPrefix(line, "nats://") {
 			stop()
-			return "", nil, fmt.Errorf("the server process did not report its URL (got %q)", line)
+			return "", 0, nil, fmt.Errorf("the server process did not report its URL (got %q)", line)
 		}
-		return line, stop, nil
+		return line, cmd.Process.Pid, stop, nil
 	case <-ctx.Done():
 		stop()
-		return "", nil, ctx.Err()
+		return "", 0, nil, ctx.Err()
 	}
 }
 
