@@ -54,12 +54,18 @@
 // defaults fit the bus's defaults (see DefaultBusyDelay), and handlers that
 // run longer than their lease want a larger MaxDeliver.
 //
+// If the done record cannot be written after the handler succeeded (the
+// store is failing over, say), the middleware retries it until the claim's
+// lease ends: the claim keeps every copy out until then, so a record written
+// late is still in time, even when the message's own ack was lost too.
+//
 // Exactly once holds for the handler's effects as long as the handler
 // finishes within its lease or renews it. Two gaps remain, both logged: an
 // instance that dies after the handler's effect but before the done record
-// is written leaves a claim that expires, and the next copy runs again; and
-// a handler whose lease could not be renewed (the store unreachable for a
-// whole lease) may run beside a second one. Handlers whose effects must
+// is written (or whose store stays unreachable until the lease ends) leaves
+// a claim that expires, and the next copy runs again; and a handler whose
+// lease could not be renewed (the store unreachable for a whole lease) may
+// run beside a second one. Handlers whose effects must
 // never repeat should also make the effect itself conditional, for example
 // a unique constraint on the order number in the same transaction.
 //

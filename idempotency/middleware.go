@@ -11,11 +11,6 @@ import (
 	"github.com/choreo-bus/choreo/bus"
 )
 
-// cleanupTimeout bounds the Complete and Release calls made after the
-// handler returned; they run even when the handler's context was cancelled,
-// so that a shutdown does not leave keys claimed until their leases end.
-const cleanupTimeout = 5 * time.Second
-
 // Middleware makes the handlers it wraps idempotent: a message whose key
 // was already handled successfully is acknowledged without running the
 // handler again. For every delivery it
@@ -23,8 +18,9 @@ const cleanupTimeout = 5 * time.Second
 //   - claims the key (scope: the consumer; ID: the ce-id, or WithKey) for a
 //     lease, renewed while the handler runs;
 //   - if it got the claim, runs the handler; on success marks the key done
-//     for the retention and acks; on failure (an error or a panic) releases
-//     the key and passes the failure on, so the retry runs the handler again;
+//     for the retention (retrying until the lease ends if the store fails)
+//     and acks; on failure (an error or a panic) releases the key and passes
+//     the failure on, so the retry runs the handler again;
 //   - if the key is done, acks without running the handler (logged at Debug);
 //   - if another instance holds the key, returns an error matching ErrBusy
 //     wrapped in bus.RetryAfter, so the message comes back once the holder
@@ -98,51 +94,6 @@ func (g *guard) run(ctx context.Context, d *bus.Delivery, c Claim) error {
 	}
 	g.complete(ctx, d, c)
 	return nil
-}
-
-// complete marks the key done. Its failures are logged, not returned: the
-// handler's effects have happened, and a redelivery would only run it again
-// once the lease ran out.
-func (g *guard) complete(ctx context.Context, d *bus.Delivery, c Claim) {
-	cctx, cancel := cleanupContext(ctx)
-	defer cancel()
-	err := g.store.Complete(cctx, c, g.cfg.retention)
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrLeaseLost):
-		g.logger(d).LogAttrs(ctx, slog.LevelWarn, "idempotency: handler finished after its lease was lost; another instance may have run it too (raise WithLease?)",
-			slog.String("dedupe_key", c.Key.String()), slog.Any("error", err))
-	default:
-		g.logger(d).LogAttrs(ctx, slog.LevelError, "idempotency: handler succeeded but the key could not be recorded as done; a copy arriving after the lease ends would run it again",
-			slog.String("dedupe_key", c.Key.String()), slog.Any("error", err))
-	}
-}
-
-// release frees the key after a failure so that the retry runs the handler.
-func (g *guard) release(ctx context.Context, d *bus.Delivery, c Claim) {
-	cctx, cancel := cleanupContext(ctx)
-	defer cancel()
-	err := g.store.Release(cctx, c)
-	switch {
-	case err == nil, errors.Is(err, ErrLeaseLost):
-	default:
-		g.logger(d).LogAttrs(ctx, slog.LevelWarn, "idempotency: could not release the key after a failure; the retry waits for the lease to end",
-			slog.String("dedupe_key", c.Key.String()), slog.Any("error", err))
-	}
-}
-
-// cleanupContext returns the context for recording a handler's outcome:
-// the handler's own while it has time left, else one detached from its
-// cancellation with cleanupTimeout to go, so that a handler that used up its
-// deadline, or a shutdown, still gets its outcome recorded. The common case
-// costs no allocation.
-func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if ctx.Err() == nil {
-		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > cleanupTimeout {
-			return ctx, func() {}
-		}
-	}
-	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 }
 
 func (g *guard) storeFailed(ctx context.Context, d *bus.Delivery, key Key, err error) error {

@@ -317,3 +317,50 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// flakyComplete is a store whose first Complete calls fail, as while the
+// store fails over to a new leader.
+type flakyComplete struct {
+	*idempotency.MemoryStore
+	failures atomic.Int64 // how many more Complete calls fail
+}
+
+func (s *flakyComplete) Complete(ctx context.Context, c idempotency.Claim, retention time.Duration) error {
+	if s.failures.Add(-1) >= 0 {
+		return errors.New("no leader")
+	}
+	return s.MemoryStore.Complete(ctx, c, retention)
+}
+
+func TestMiddlewareRetriesCompleteWithinTheLease(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		failures int64
+		want     idempotency.Status
+		log      string
+	}{
+		{"store back within the lease", 3, idempotency.Done, "retrying until the lease ends"},
+		{"store down for the whole lease", 1 << 20, idempotency.Acquired, "before its lease ended"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			store := &flakyComplete{MemoryStore: idempotency.NewMemoryStore()}
+			store.failures.Store(tc.failures)
+			var logs bytes.Buffer
+			h := &counter{}
+			handle := idempotency.Middleware(store, idempotency.WithLease(time.Second),
+				idempotency.WithLogger(slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))))(h.handle)
+			id := envelope.NewID()
+			require.NoError(t, handle(ctx, delivery("billing", id, 1)), "the handler succeeded: ack")
+			require.Contains(t, logs.String(), tc.log)
+			// What a copy finds afterwards (after the lease, if it ended).
+			c, err := store.Claim(ctx, idempotency.Key{Scope: "billing", ID: id}, time.Minute)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, c.Status)
+			require.EqualValues(t, 1, h.runs.Load())
+		})
+	}
+}
