@@ -100,11 +100,15 @@ func (s *Subscription) settle(msg jetstream.Msg, d *Delivery, err error) {
 	case d.LastAttempt():
 		s.deadLetter(msg, d, fmt.Errorf("failed %d times (max deliver): %w", d.Attempt, err))
 	default:
+		// A requested delay (RetryAfter: rate limits, a busy idempotency
+		// key) is expected flow, logged at Info; other failures warn.
+		level, msgText := slog.LevelInfo, "choreo: redelivery requested"
 		delay, ok := retryDelay(err)
 		if !ok {
+			level, msgText = slog.LevelWarn, "choreo: handler failed; will retry"
 			delay = s.cfg.backoff[min(d.Attempt, len(s.cfg.backoff))-1]
 		}
-		log.Warn("choreo: handler failed; will retry", "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID,
+		log.Log(context.Background(), level, msgText, "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID,
 			"attempt", d.Attempt, "max_deliver", d.MaxDeliver, "retry_in", delay, "error", err)
 		_ = msg.NakWithDelay(delay)
 	}
