@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 
 	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/idempotency"
@@ -35,8 +37,18 @@ type choreoSystem struct {
 	sub    *bus.Bus
 }
 
+// choreoLogger sends the buses' warnings to stderr when BENCH_CHOREO_LOG is
+// set, for diagnosing a slow or failed run; by default nothing is logged,
+// as with bus's own default.
+func choreoLogger() bus.Option {
+	if os.Getenv("BENCH_CHOREO_LOG") == "" {
+		return bus.WithLogger(slog.New(slog.DiscardHandler))
+	}
+	return bus.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+}
+
 func newChoreo(ctx context.Context, env runEnv, d dedupe) (system, error) {
-	pub, err := bus.Connect(ctx, env.url, bus.WithSource("bench-pub"), bus.WithNamespace("bench."+env.id))
+	pub, err := bus.Connect(ctx, env.url, bus.WithSource("bench-pub"), bus.WithNamespace("bench."+env.id), choreoLogger())
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +71,7 @@ func (s *choreoSystem) Flush(ctx context.Context) error { return s.pub.Flush(ctx
 
 func (s *choreoSystem) Subscribe(ctx context.Context, concurrency int, handle func(*Payload)) error {
 	var err error
-	s.sub, err = bus.Connect(ctx, s.env.url, bus.WithSource("bench-sub"), bus.WithNamespace("bench."+s.env.id))
+	s.sub, err = bus.Connect(ctx, s.env.url, bus.WithSource("bench-sub"), bus.WithNamespace("bench."+s.env.id), choreoLogger())
 	if err != nil {
 		return err
 	}
