@@ -26,7 +26,7 @@ func TestChaosInstanceCrash(t *testing.T) {
 	srv := bustest.NewServer(t)
 	opts := []bus.Option{bus.WithNamespace("instancecrash")}
 	stream := eventStream("instancecrash")
-	l := newLedger()
+	l := newLedger(n)
 	sopts := []bus.SubscribeOption{bus.WithConcurrency(concurrency), bus.WithAckWait(ackWait), bus.WithMaxDeliver(10)}
 
 	// Instance A: takes messages and never finishes them. A dead process

@@ -56,7 +56,7 @@ func runLeaderLoss(t *testing.T, c *embedded.Cluster, fault string, dedupe bool)
 	// takes up to ~10s): a shorter one can lapse while the store is away.
 	const ackWait = 15 * time.Second
 
-	l := newLedger()
+	l := newLedger(n)
 	var consumer string
 	for _, instance := range []string{"a", "b"} {
 		b := connect(t, c.ClientURLs(), append(opts, bus.WithSource("worker-"+instance))...)

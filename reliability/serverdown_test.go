@@ -49,7 +49,7 @@ func TestChaosServerDownDuringPublish(t *testing.T) {
 	const deadline = time.Second
 	syncTries, asyncShort, asyncLong := 5, sized(200, 2000), sized(200, 2000)
 
-	l := newLedger()
+	l := newLedger(20 + syncTries + asyncShort + asyncLong)
 	worker := connect(t, srv.ClientURL(), bus.WithNamespace(ns), bus.WithSource("worker"))
 	sub, err := bus.Subscribe(worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 		l.effect(m.Envelope.ID, "worker", m.Data.SentAt)
