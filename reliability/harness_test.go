@@ -132,6 +132,9 @@ func report(t *testing.T, scenario string, kv ...any) {
 func formatValue(v any) string {
 	switch x := v.(type) {
 	case time.Duration:
+		if x < time.Second {
+			return x.Round(100 * time.Microsecond).String()
+		}
 		return x.Round(time.Millisecond).String()
 	case float64:
 		return fmt.Sprintf("%.1f", x)

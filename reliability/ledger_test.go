@@ -211,3 +211,39 @@ func (p *publisher) publishOne(ctx context.Context, seq int) {
 		}
 	}
 }
+
+// lostWhere counts the acknowledged messages whose sequence number
+// satisfies include and that were never handled.
+func (l *ledger) lostWhere(include func(seq int) bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lost := 0
+	for id, seq := range l.acked {
+		if include(seq) && l.effects[id] == 0 {
+			lost++
+		}
+	}
+	return lost
+}
+
+// countWhere counts the acknowledged messages whose sequence number
+// satisfies include.
+func (l *ledger) countWhere(include func(seq int) bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, seq := range l.acked {
+		if include(seq) {
+			n++
+		}
+	}
+	return n
+}
+
+// seqOf returns the sequence number of an acknowledged message.
+func (l *ledger) seqOf(id string) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seq, ok := l.acked[ledgerKey(id)]
+	return seq, ok
+}

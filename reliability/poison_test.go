@@ -1,0 +1,110 @@
+package reliability_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/choreo-bus/choreo/bus"
+	"github.com/choreo-bus/choreo/bus/bustest"
+	"github.com/choreo-bus/choreo/embedded"
+)
+
+// Poison share: a tenth of the messages can never be handled. Half of them
+// say so (bus.Permanent: dead-lettered at once), the other half just fail
+// every time (dead-lettered after WithMaxDeliver attempts, back-off in
+// between). Exactly those are dead-lettered, every healthy message is
+// handled, and the healthy ones are not held up: their latency from
+// publish to handler stays close to a run without poison.
+func TestChaosPoisonShare(t *testing.T) {
+	// Not parallel: it compares latencies between two runs.
+	srv := bustest.NewServer(t)
+	base := runPoison(t, srv, "poisonbaseline", false)
+	withPoison := runPoison(t, srv, "poison", true)
+	report(t, "poison-share",
+		"messages", withPoison.messages,
+		"fault", "10% always fail: half Permanent, half plain errors until max deliver (3)",
+		"acked", withPoison.acked,
+		"poison", withPoison.poison,
+		"dead_letters", withPoison.deadLetters,
+		"healthy_handled", withPoison.healthyHandled,
+		"lost", withPoison.lost,
+		"dup_effects", withPoison.dupEffects,
+		"healthy_p50", withPoison.p50,
+		"healthy_p99", withPoison.p99,
+		"baseline_p50", base.p50,
+		"baseline_p99", base.p99,
+	)
+	require.Zero(t, withPoison.lost, "healthy messages were lost")
+	require.Equal(t, withPoison.poison, withPoison.deadLetters, "every poison message, and nothing else, is dead-lettered")
+	require.Zero(t, base.deadLetters)
+	// Generous on purpose (the machine is shared): a healthy message
+	// waiting behind poison retries would take the back-off's 300ms and
+	// more; one that does not stays within noise of the baseline.
+	require.Less(t, withPoison.p99, 2*base.p99+150*time.Millisecond,
+		"healthy p99 %s against %s without poison: held up by the failing messages", withPoison.p99, base.p99)
+}
+
+type poisonRun struct {
+	messages, acked, poison, deadLetters, healthyHandled, lost, dupEffects int
+	p50, p99                                                               time.Duration
+}
+
+// errPoison is what a poison message's handler returns.
+var errPoison = errors.New("this order can never be processed")
+
+func runPoison(t *testing.T, srv *embedded.Server, ns string, poison bool) poisonRun {
+	n := sized(1000, 10000)
+	ctx := testContext(t, sized(5*time.Minute, 30*time.Minute))
+	l := newLedger(n)
+	isPoison := func(seq int) bool { return poison && seq%10 == 0 }
+	worker := connect(t, srv.ClientURL(), bus.WithNamespace(ns), bus.WithSource("worker"))
+	sub, err := bus.Subscribe(worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
+		switch {
+		case !isPoison(m.Data.Seq):
+			l.effect(m.Envelope.ID, "worker", m.Data.SentAt)
+			return nil
+		case m.Data.Seq%20 == 0:
+			return bus.Permanent(errPoison)
+		default:
+			return errPoison
+		}
+	}, bus.WithConcurrency(4), bus.WithMaxDeliver(3), bus.WithBackoff(100*time.Millisecond, 200*time.Millisecond))
+	require.NoError(t, err)
+	pub := connect(t, srv.ClientURL(), bus.WithNamespace(ns), bus.WithSource("publisher"))
+	p := &publisher{b: pub, l: l, rate: sized(200.0, 500.0), workers: 4, attemptTimeout: 5 * time.Second}
+	require.NoError(t, p.run(ctx, n))
+
+	healthyLost := func() int { return l.lostWhere(func(seq int) bool { return !isPoison(seq) }) }
+	waitUntil(t, 2*time.Minute, func() bool { return healthyLost() == 0 },
+		func() string { return fmt.Sprintf("%d healthy messages not handled", healthyLost()) })
+	poisonCount := l.countWhere(isPoison)
+	var dead []bus.DeadLetter
+	waitUntil(t, 2*time.Minute, func() bool {
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		dead, err = worker.DeadLetters(dctx)
+		return err == nil && len(dead) >= poisonCount
+	}, func() string { return fmt.Sprintf("%d of %d poison messages dead-lettered (%v)", len(dead), poisonCount, err) })
+	settled(t, worker, eventStream(ns), sub.Consumer(), time.Minute)
+	dead, err = worker.DeadLetters(ctx)
+	require.NoError(t, err)
+	for _, dl := range dead {
+		require.NotNil(t, dl.Envelope)
+		seq, ok := l.seqOf(dl.Envelope.ID)
+		require.True(t, ok, "dead letter %s was never published", dl.Envelope.ID)
+		require.True(t, isPoison(seq), "healthy message %d was dead-lettered: %s", seq, dl.Reason)
+	}
+
+	cnt := l.counts()
+	lat := l.latencies()
+	return poisonRun{
+		messages: n, acked: cnt.acked, poison: poisonCount, deadLetters: len(dead),
+		healthyHandled: cnt.handled, lost: healthyLost(), dupEffects: cnt.dupEffects,
+		p50: percentile(lat, 50), p99: percentile(lat, 99),
+	}
+}
