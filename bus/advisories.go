@@ -56,14 +56,20 @@ func (s *deadLetterState) start(b *Bus) {
 	})
 }
 
-func (s *deadLetterState) stop() {
+// stop ends the converter, waiting for it at most until ctx is done.
+func (s *deadLetterState) stop(ctx context.Context) {
 	s.once.Do(func() {}) // no start after stop
 	s.mu.Lock()
 	cc := s.cc
 	s.mu.Unlock()
-	if cc != nil {
-		cc.Drain()
-		<-cc.Closed()
+	if cc == nil {
+		return
+	}
+	cc.Drain()
+	select {
+	case <-cc.Closed():
+	case <-ctx.Done():
+		cc.Stop()
 	}
 }
 
@@ -118,6 +124,10 @@ func (b *Bus) convertAdvisory(m jetstream.Msg) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	stream, err := b.js.Stream(ctx, a.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_ = m.Ack() // the stream is gone, and the message with it
+		return
+	}
 	if err != nil {
 		_ = m.NakWithDelay(5 * time.Second)
 		return

@@ -22,10 +22,10 @@ type Future struct {
 	id string
 	f  jetstream.PubAckFuture
 
-	mu       sync.Mutex
-	resolved bool
-	receipt  Receipt
-	err      error
+	once    sync.Once
+	done    chan struct{}
+	receipt Receipt
+	err     error
 }
 
 // ID is the message's CloudEvents id.
@@ -33,25 +33,29 @@ func (f *Future) ID() string { return f.id }
 
 // Wait blocks until the broker acknowledged the message (or refused it, or
 // the acknowledgement timed out) and returns the receipt, or until ctx is
-// done, in which case a later Wait can still collect the result.
+// done; each caller's ctx is its own, and a later Wait still gets the
+// result.
 func (f *Future) Wait(ctx context.Context) (Receipt, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.resolved {
+	// The nats.go future delivers its outcome once; one goroutine reads it
+	// and publishes it to every waiter. It ends when the outcome arrives,
+	// which the bus's async acknowledgement timeout guarantees.
+	f.once.Do(func() { go f.resolve() })
+	select {
+	case <-f.done:
 		return f.receipt, f.err
+	case <-ctx.Done():
+		return Receipt{ID: f.id}, ctx.Err()
 	}
-	// The nats.go future delivers its outcome once, so it is read under the
-	// lock and remembered for every later caller.
+}
+
+func (f *Future) resolve() {
+	defer close(f.done)
 	select {
 	case ack := <-f.f.Ok():
 		f.receipt = Receipt{ID: f.id, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}
 	case err := <-f.f.Err():
 		f.receipt, f.err = Receipt{ID: f.id}, fmt.Errorf("choreo/bus: asynchronous publish of %s: %w", f.id, err)
-	case <-ctx.Done():
-		return Receipt{ID: f.id}, ctx.Err()
 	}
-	f.resolved = true
-	return f.receipt, f.err
 }
 
 // SendAsync sends a command without waiting for the broker's
@@ -70,7 +74,7 @@ func PublishAsync[T any](ctx context.Context, b *Bus, e topic.Event[T], data T, 
 }
 
 func (b *Bus) publishAsync(ctx context.Context, k topic.Kind, n topic.Name, data any, opts []PublishOption) (*Future, error) {
-	if err := b.enter(); err != nil {
+	if err := b.enter(ctx); err != nil {
 		return nil, err
 	}
 	defer b.leave()
@@ -81,7 +85,7 @@ func (b *Bus) publishAsync(ctx context.Context, k topic.Kind, n topic.Name, data
 	for {
 		f, err := b.js.PublishMsgAsync(msg)
 		if err == nil {
-			return &Future{id: id, f: f}, nil
+			return &Future{id: id, f: f, done: make(chan struct{})}, nil
 		}
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 			return nil, publishError(n, err)

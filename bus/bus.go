@@ -29,16 +29,19 @@ type Bus struct {
 	ownConn bool
 	js      jetstream.JetStream
 
-	streams   streamCache
+	streams streamCache
+	// Close runs in two phases: while closing, handlers being drained may
+	// still publish, but nothing else starts; once closed, every call fails.
+	closing   atomic.Bool
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 
 	mu   sync.Mutex
 	subs map[*Subscription]struct{}
-	// inflight counts publishes and subscription starts under way, so Close
-	// waits for them before closing the connection.
-	inflight sync.WaitGroup
+	// inflight counts calls under way, so Close waits for them before it
+	// closes the connection.
+	inflight atomic.Int64
 
 	asyncFailed atomic.Int64
 	deadLetters deadLetterState
@@ -113,6 +116,9 @@ func newBus(nc *nats.Conn, cfg config) (*Bus, error) {
 		jetstream.WithPublishAsyncTimeout(asyncAckTimeout),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
 			b.asyncFailed.Add(1)
+			if errors.Is(err, jetstream.ErrNoStreamResponse) {
+				b.streams.forgetSubject(m.Subject) // the next publish provisions it again
+			}
 			cfg.logger.Warn("choreo: async publish failed", "subject", m.Subject, "id", m.Header.Get(jetstream.MsgIDHeader), "error", err)
 		}),
 	)
@@ -140,81 +146,123 @@ func (b *Bus) JetStream() jetstream.JetStream { return b.js }
 // Logger is the logger set with WithLogger.
 func (b *Bus) Logger() *slog.Logger { return b.cfg.logger }
 
-// enter registers an operation so that Close waits for it; it fails once
-// Close has begun.
-func (b *Bus) enter() error {
-	if b.closed.Load() {
-		return ErrClosed
-	}
+// enter registers a call so that Close waits for it. Publishes from a
+// handler being drained (ctx carries its delivery) are let in while Close
+// drains; everything else fails with ErrClosed once Close has begun.
+func (b *Bus) enter(ctx context.Context) error {
 	b.inflight.Add(1)
-	if b.closed.Load() {
-		b.inflight.Done()
+	if b.closed.Load() || (b.closing.Load() && DeliveryFrom(ctx) == nil) {
+		b.inflight.Add(-1)
 		return ErrClosed
 	}
 	return nil
 }
 
-func (b *Bus) leave() { b.inflight.Done() }
+// enterBeforeClose registers a call that starts new work (a subscription,
+// dead-letter administration); it fails as soon as Close has begun.
+func (b *Bus) enterBeforeClose() error {
+	b.inflight.Add(1)
+	if b.closing.Load() {
+		b.inflight.Add(-1)
+		return ErrClosed
+	}
+	return nil
+}
 
-// Close shuts the bus down gracefully: new publishes and subscriptions fail
-// with ErrClosed at once; subscriptions stop fetching and their in-flight
-// handlers run to completion (until ctx is done, when their contexts are
-// cancelled); pending asynchronous publishes are flushed; a connection made
-// by Connect is drained and closed. Close is safe to call more than once;
-// later calls return the first result.
+func (b *Bus) leave() { b.inflight.Add(-1) }
+
+// waitIdle waits until no call is under way, or ctx is done.
+func (b *Bus) waitIdle(ctx context.Context) error {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for b.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("choreo/bus: close: %w with %d calls still under way", ctx.Err(), b.inflight.Load())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Close shuts the bus down gracefully, within ctx: new subscriptions, and
+// publishes from outside a handler, fail with ErrClosed at once; every
+// subscription stops fetching and its in-flight handlers run to completion
+// (and may still publish their follow-up messages) until ctx is done, when
+// their contexts are cancelled; then every call fails with ErrClosed,
+// pending asynchronous publishes are flushed, and a connection made by
+// Connect is drained and closed (one given to New is flushed and left
+// open). Close must not be called from a handler of the bus. It is safe to
+// call more than once; later calls return the first result.
 func (b *Bus) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() { b.closeErr = b.close(ctx) })
 	return b.closeErr
 }
 
 func (b *Bus) close(ctx context.Context) error {
-	b.closed.Store(true)
 	b.mu.Lock()
+	b.closing.Store(true) // under mu: track sees it, so no subscription escapes the snapshot
 	subs := make([]*Subscription, 0, len(b.subs))
 	for s := range b.subs {
 		subs = append(subs, s)
 	}
 	b.mu.Unlock()
 
-	var errs []error
-	for _, s := range subs {
-		if err := s.Drain(ctx); err != nil && !errors.Is(err, ErrClosed) {
-			errs = append(errs, err)
-		}
+	// Drain every subscription at once: their handlers finish in parallel
+	// and one slow drain does not eat the others' time.
+	errs := make([]error, len(subs)+4)
+	var wg sync.WaitGroup
+	for i, s := range subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Drain(ctx)
+		}()
 	}
-	b.deadLetters.stop()
-	b.inflight.Wait()
-	if err := b.flush(ctx); err != nil {
-		errs = append(errs, err)
-	}
+	wg.Wait()
+	b.deadLetters.stop(ctx)
+	b.closed.Store(true)
+	n := len(subs)
+	errs[n] = b.waitIdle(ctx)
+	errs[n+1] = b.flush(ctx)
 	if b.ownConn {
 		if err := b.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-			errs = append(errs, err)
+			errs[n+2] = err
 		}
-		waitClosed(ctx, b.nc)
+		errs[n+3] = waitClosed(ctx, b.nc)
+	} else if err := b.nc.FlushWithContext(ctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		// The caller keeps the connection, but the last acks must leave.
+		errs[n+2] = fmt.Errorf("choreo/bus: flushing the connection: %w", err)
 	}
 	return errors.Join(errs...)
 }
 
 // waitClosed waits for a draining connection to close, at most until ctx is
 // done, and then closes it for good.
-func waitClosed(ctx context.Context, nc *nats.Conn) {
+func waitClosed(ctx context.Context, nc *nats.Conn) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for !nc.IsClosed() {
 		select {
 		case <-ctx.Done():
 			nc.Close()
-			return
+			return fmt.Errorf("choreo/bus: close: connection drain: %w", ctx.Err())
 		case <-t.C:
 		}
 	}
+	return nil
 }
 
-func (b *Bus) track(s *Subscription) {
+// track registers a running subscription for Close; it fails once Close
+// has taken its snapshot.
+func (b *Bus) track(s *Subscription) error {
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closing.Load() {
+		return ErrClosed
+	}
 	b.subs[s] = struct{}{}
-	b.mu.Unlock()
+	return nil
 }
 
 func (b *Bus) untrack(s *Subscription) {

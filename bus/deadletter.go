@@ -50,6 +50,8 @@ type DeadLetter struct {
 	// Header and Data are the original message as it arrived.
 	Header nats.Header
 	Data   []byte
+
+	dlqStream string // the dead-letter stream it was read from
 }
 
 // deadLetterStream and deadLetterSubject name where a namespace's dead
@@ -111,48 +113,83 @@ func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Deli
 	h.Set(hdrSequence, strconv.FormatUint(d.StreamSequence, 10))
 	h.Set(hdrDeliveries, strconv.Itoa(d.Attempt))
 	h.Set(hdrFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
-	if err := b.ensureDeadLetterStream(ctx); err != nil {
-		return err
-	}
 	out := &nats.Msg{Subject: b.deadLetterSubject(d.Stream, d.Consumer), Header: h, Data: data}
-	if _, err := b.js.PublishMsg(ctx, out); err != nil {
+	err := b.withDeadLetterStream(ctx, func() error {
+		_, err := b.js.PublishMsg(ctx, out)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("choreo/bus: publishing dead letter: %w", err)
 	}
 	return nil
 }
 
+// withDeadLetterStream runs op with the dead-letter stream provisioned; if
+// op finds the stream gone (deleted by an operator), it provisions it again
+// and retries once.
+func (b *Bus) withDeadLetterStream(ctx context.Context, op func() error) error {
+	if err := b.ensureDeadLetterStream(ctx); err != nil {
+		return err
+	}
+	err := op()
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		b.streams.forgetStream(b.deadLetterStream())
+		if err = b.ensureDeadLetterStream(ctx); err == nil {
+			err = op()
+		}
+	}
+	return err
+}
+
 // DeadLetters lists the dead letters of the bus's namespace, oldest first.
+// It reads them through a short-lived consumer that it deletes again.
 func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
-	if err := b.enter(); err != nil {
+	if err := b.enterBeforeClose(); err != nil {
 		return nil, err
 	}
 	defer b.leave()
-	if err := b.ensureDeadLetterStream(ctx); err != nil {
+	var out []DeadLetter
+	err := b.withDeadLetterStream(ctx, func() error {
+		var err error
+		out, err = b.readDeadLetters(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
+	}
+	return out, nil
+}
+
+func (b *Bus) readDeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	name := b.deadLetterStream()
+	stream, err := b.js.Stream(ctx, name)
+	if err != nil {
 		return nil, err
 	}
-	stream, err := b.js.Stream(ctx, b.deadLetterStream())
-	if err != nil {
-		return nil, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
-	}
-	if info.State.Msgs == 0 {
+	if stream.CachedInfo().State.Msgs == 0 {
 		return nil, nil
 	}
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: time.Minute, // cleans up if this process dies mid-read
+		MemoryStorage:     true,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
+		return nil, err
 	}
+	defer func() {
+		// A fresh context: the read's ctx may be what ended it.
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
+	}()
 	var out []DeadLetter
 	for {
 		batch, err := cons.FetchNoWait(256)
 		if err != nil {
-			return out, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
+			return out, err
 		}
-		pending := uint64(0)
-		n := 0
+		pending, n := uint64(0), 0
 		for m := range batch.Messages() {
 			n++
 			meta, err := m.Metadata()
@@ -160,10 +197,10 @@ func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 				continue
 			}
 			pending = meta.NumPending
-			out = append(out, decodeDeadLetter(m, meta.Sequence.Stream))
+			out = append(out, decodeDeadLetter(m, meta.Sequence.Stream, name))
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return out, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
+			return out, err
 		}
 		if pending == 0 || n == 0 {
 			return out, nil
@@ -171,16 +208,17 @@ func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	}
 }
 
-func decodeDeadLetter(m jetstream.Msg, seq uint64) DeadLetter {
+func decodeDeadLetter(m jetstream.Msg, seq uint64, dlqStream string) DeadLetter {
 	h := m.Headers()
 	dl := DeadLetter{
-		Subject:  h.Get(hdrSubject),
-		Consumer: h.Get(hdrConsumer),
-		Reason:   h.Get(hdrReason),
-		Stream:   h.Get(hdrStream),
-		Sequence: seq,
-		Header:   nats.Header{},
-		Data:     m.Data(),
+		dlqStream: dlqStream,
+		Subject:   h.Get(hdrSubject),
+		Consumer:  h.Get(hdrConsumer),
+		Reason:    h.Get(hdrReason),
+		Stream:    h.Get(hdrStream),
+		Sequence:  seq,
+		Header:    nats.Header{},
+		Data:      m.Data(),
 	}
 	dl.Deliveries, _ = strconv.Atoi(h.Get(hdrDeliveries))
 	dl.StreamSequence, _ = strconv.ParseUint(h.Get(hdrSequence), 10, 64)
@@ -201,12 +239,20 @@ func decodeDeadLetter(m jetstream.Msg, seq uint64) DeadLetter {
 // and then removes it from the dead-letter stream. Redelivering the same
 // dead letter twice within the duplicate window delivers it once.
 func (b *Bus) Redeliver(ctx context.Context, dl DeadLetter) error {
-	if err := b.enter(); err != nil {
+	if err := b.enterBeforeClose(); err != nil {
 		return err
 	}
 	defer b.leave()
-	if dl.Subject == "" || dl.Consumer == "" || dl.Sequence == 0 {
+	if dl.Subject == "" || dl.Consumer == "" || dl.Sequence == 0 || dl.dlqStream == "" {
 		return fmt.Errorf("%w: dead letter without subject, consumer or sequence; pass one returned by DeadLetters", ErrInvalidOption)
+	}
+	if dl.dlqStream != b.deadLetterStream() {
+		return fmt.Errorf("%w: dead letter %d belongs to %s, this bus's dead letters are in %s; redeliver it with the bus it came from",
+			ErrInvalidOption, dl.Sequence, dl.dlqStream, b.deadLetterStream())
+	}
+	if _, err := b.js.Consumer(ctx, dl.Stream, dl.Consumer); err != nil {
+		return fmt.Errorf("choreo/bus: redelivering dead letter %d: its consumer %s on %s is not there (%w); nothing would read it, so it stays a dead letter",
+			dl.Sequence, dl.Consumer, dl.Stream, err)
 	}
 	h := make(nats.Header, len(dl.Header)+1)
 	for k, v := range dl.Header {

@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// ErrClosed is returned by every call on a Bus (and its subscriptions) after
-// Close has begun.
+// ErrClosed is returned by calls on a Bus once Close has begun: at once for
+// new subscriptions, dead-letter calls and publishes from outside a handler;
+// for publishes from handlers being drained, once the drain is over.
 var ErrClosed = errors.New("choreo/bus: bus is closed")
 
 // permanentError marks a failure that retrying cannot fix.

@@ -21,10 +21,17 @@ type route struct {
 // streamCache provisions streams on first use and remembers the result, so
 // the publish hot path does a map lookup and no server round trip.
 type streamCache struct {
-	b      *Bus
-	routes sync.Map // routeKey -> *route
-	mu     sync.Mutex
-	ready  map[string]bool // stream name -> provisioned
+	b       *Bus
+	routes  sync.Map // routeKey -> *route
+	mu      sync.Mutex
+	streams map[string]*streamEntry // stream name -> provisioning state
+}
+
+// streamEntry provisions one stream once: callers for the same stream wait
+// for each other, callers for other streams do not.
+type streamEntry struct {
+	mu    sync.Mutex
+	ready bool
 }
 
 type routeKey struct {
@@ -34,7 +41,7 @@ type routeKey struct {
 
 func (c *streamCache) init(b *Bus) {
 	c.b = b
-	c.ready = make(map[string]bool)
+	c.streams = make(map[string]*streamEntry)
 }
 
 // route returns the provisioned route of a topic, creating its stream on
@@ -60,9 +67,26 @@ func (c *streamCache) route(ctx context.Context, k topic.Kind, n topic.Name) (*r
 // the server again (after the stream was deleted behind our back).
 func (c *streamCache) forget(k topic.Kind, n topic.Name, stream string) {
 	c.routes.Delete(routeKey{k, n.String()})
+	c.forgetStream(stream)
+}
+
+// forgetStream makes the next use of a stream check the server again.
+func (c *streamCache) forgetStream(stream string) {
 	c.mu.Lock()
-	delete(c.ready, stream)
+	delete(c.streams, stream)
 	c.mu.Unlock()
+}
+
+// forgetSubject is forget for a failed message of which only the subject
+// is known (an asynchronous publish); it runs on failures only.
+func (c *streamCache) forgetSubject(subject string) {
+	c.routes.Range(func(key, value any) bool {
+		if r := value.(*route); r.subject == subject {
+			c.routes.Delete(key)
+			c.forgetStream(r.stream)
+		}
+		return true
+	})
 }
 
 func (c *streamCache) ensure(ctx context.Context, k topic.Kind, entity, stream string) error {
@@ -73,14 +97,21 @@ func (c *streamCache) ensure(ctx context.Context, k topic.Kind, entity, stream s
 // letters, advisories) once per bus.
 func (c *streamCache) ensureWith(ctx context.Context, name string, config func() jetstream.StreamConfig) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ready[name] {
+	e := c.streams[name]
+	if e == nil {
+		e = &streamEntry{}
+		c.streams[name] = e
+	}
+	c.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ready {
 		return nil
 	}
 	if err := ensureStream(ctx, c.b, config()); err != nil {
 		return err
 	}
-	c.ready[name] = true
+	e.ready = true
 	return nil
 }
 
@@ -105,9 +136,11 @@ func (c *streamCache) streamConfig(k topic.Kind, entity, stream string) jetstrea
 }
 
 // ensureStream creates a stream, or checks an existing one: settings that
-// cannot change in place are an ErrIncompatible error naming the setting;
-// settings that can (replicas, max age, duplicate window) are updated, and
-// the change is logged.
+// cannot change in place are an ErrIncompatible error naming the setting.
+// Settings several services share (replicas, max age, duplicate window)
+// are only ever raised: a bus asking for less keeps the stream as it is and
+// says so, so one service cannot shrink what others rely on (a shorter max
+// age would delete events other groups have not read yet).
 func ensureStream(ctx context.Context, b *Bus, want jetstream.StreamConfig) error {
 	_, err := b.js.CreateStream(ctx, want)
 	if err == nil {
@@ -133,20 +166,48 @@ func ensureStream(ctx context.Context, b *Bus, want jetstream.StreamConfig) erro
 		return fmt.Errorf("%w: stream %s listens on %v, not on %s; it was not made by choreo, rename it or use another namespace",
 			ErrIncompatible, want.Name, have.Subjects, want.Subjects[0])
 	}
-	if have.Replicas == want.Replicas && have.MaxAge == want.MaxAge && have.Duplicates == want.Duplicates {
+	update, raised, kept := raiseShared(have, want)
+	if len(kept) > 0 {
+		b.cfg.logger.Info("choreo: stream keeps settings above what this bus asks for; lower them by hand if that is intended",
+			"stream", want.Name, "kept", kept)
+	}
+	if len(raised) == 0 {
 		return nil
 	}
-	update := have
-	update.Replicas, update.MaxAge, update.Duplicates = want.Replicas, want.MaxAge, want.Duplicates
 	if _, err := b.js.UpdateStream(ctx, update); err != nil {
-		return fmt.Errorf("%w: stream %s: updating replicas/max age/duplicate window: %v", ErrIncompatible, want.Name, err)
+		return fmt.Errorf("%w: stream %s: raising %v: %v", ErrIncompatible, want.Name, raised, err)
 	}
-	b.cfg.logger.Warn("choreo: stream settings updated to match this bus",
-		"stream", want.Name,
-		"replicas", fmt.Sprintf("%d -> %d", have.Replicas, want.Replicas),
-		"max_age", fmt.Sprintf("%s -> %s", have.MaxAge, want.MaxAge),
-		"duplicates", fmt.Sprintf("%s -> %s", have.Duplicates, want.Duplicates))
+	b.cfg.logger.Warn("choreo: stream settings raised to what this bus asks for", "stream", want.Name, "raised", raised)
 	return nil
+}
+
+// raiseShared returns have with every shared setting raised to want where
+// want is higher, and what was raised and what was kept higher.
+func raiseShared(have, want jetstream.StreamConfig) (update jetstream.StreamConfig, raised, kept []string) {
+	update = have
+	note := func(name string, from, to any, higher bool) {
+		switch {
+		case higher:
+			raised = append(raised, fmt.Sprintf("%s %v -> %v", name, from, to))
+		case from != to:
+			kept = append(kept, fmt.Sprintf("%s %v (asked %v)", name, from, to))
+		}
+	}
+	if want.Replicas > have.Replicas {
+		update.Replicas = want.Replicas
+	}
+	note("replicas", have.Replicas, want.Replicas, want.Replicas > have.Replicas)
+	// A max age of 0 keeps messages forever: the longest of all.
+	longer := have.MaxAge != 0 && (want.MaxAge == 0 || want.MaxAge > have.MaxAge)
+	if longer {
+		update.MaxAge = want.MaxAge
+	}
+	note("max_age", have.MaxAge, want.MaxAge, longer)
+	if want.Duplicates > have.Duplicates {
+		update.Duplicates = want.Duplicates
+	}
+	note("duplicate_window", have.Duplicates, want.Duplicates, want.Duplicates > have.Duplicates)
+	return update, raised, kept
 }
 
 // ensureConsumer creates a durable consumer, or checks an existing one the
@@ -168,9 +229,13 @@ func ensureConsumer(ctx context.Context, b *Bus, stream string, want jetstream.C
 		return nil, fmt.Errorf("%w: consumer %s on %s has ack policy %s, choreo needs %s; delete the consumer",
 			ErrIncompatible, want.Durable, stream, have.AckPolicy, want.AckPolicy)
 	}
-	if have.DeliverPolicy != want.DeliverPolicy {
+	if have.DeliverPolicy != want.DeliverPolicy && !resumes(have, want) {
 		return nil, fmt.Errorf("%w: consumer %s on %s has deliver policy %s, this subscription asks for %s; it cannot change once the group exists (delete the consumer to start the group over)",
 			ErrIncompatible, want.Durable, stream, have.DeliverPolicy, want.DeliverPolicy)
+	}
+	if resumes(have, want) {
+		// Keep where a recreated consumer started; it cannot change.
+		want.DeliverPolicy, want.OptStartSeq = have.DeliverPolicy, have.OptStartSeq
 	}
 	if sameConsumer(have, want) {
 		return c, nil
@@ -184,6 +249,14 @@ func ensureConsumer(ctx context.Context, b *Bus, stream string, want jetstream.C
 		"max_deliver", fmt.Sprintf("%d -> %d", have.MaxDeliver, want.MaxDeliver),
 		"ack_wait", fmt.Sprintf("%s -> %s", have.AckWait, want.AckWait))
 	return c, nil
+}
+
+// resumes reports whether have is a consumer recreated after a loss
+// (started at a sequence) of the one want asks for from the start: the same
+// group, compatible.
+func resumes(have, want jetstream.ConsumerConfig) bool {
+	return (have.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && want.DeliverPolicy == jetstream.DeliverAllPolicy) ||
+		(want.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && have.DeliverPolicy == jetstream.DeliverAllPolicy)
 }
 
 func sameConsumer(have, want jetstream.ConsumerConfig) bool {

@@ -67,7 +67,7 @@ func Publish[T any](ctx context.Context, b *Bus, e topic.Event[T], data T, opts 
 }
 
 func (b *Bus) publishSync(ctx context.Context, k topic.Kind, n topic.Name, data any, opts []PublishOption) (Receipt, error) {
-	if err := b.enter(); err != nil {
+	if err := b.enter(ctx); err != nil {
 		return Receipt{}, err
 	}
 	defer b.leave()

@@ -183,7 +183,7 @@ func TestExistingIncompatibleStreamIsAClearError(t *testing.T) {
 	require.Contains(t, err.Error(), "CMD_user")
 }
 
-func TestChangeableStreamSettingsAreUpdatedInPlace(t *testing.T) {
+func TestSharedStreamSettingsAreRaisedNeverLowered(t *testing.T) {
 	t.Parallel()
 	srv := bustest.NewServer(t)
 	ctx := ctxT(t)
@@ -197,6 +197,14 @@ func TestChangeableStreamSettingsAreUpdatedInPlace(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2*time.Hour, s.CachedInfo().Config.MaxAge)
 	require.EqualValues(t, 2, s.CachedInfo().State.Msgs, "the update must keep the stream's messages")
+
+	// A third service asking for less does not shrink what others rely on.
+	c := bustest.Connect(t, srv, bus.WithEventMaxAge(30*time.Minute))
+	_, err = bus.Publish(ctx, c, signedUpEvt, signedUp{})
+	require.NoError(t, err)
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Hour, info.Config.MaxAge)
 }
 
 func TestNamespacesIsolateEnvironments(t *testing.T) {

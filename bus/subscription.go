@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,7 +16,9 @@ import (
 
 // Subscription is a running handler: a durable consumer and the workers
 // that run the handler for its messages. Stop or Drain it (or Close the bus)
-// to release its goroutines. Its methods are safe for concurrent use.
+// to release its goroutines. Its methods are safe for concurrent use, but
+// must not be called from inside one of its own handlers (the call would
+// wait for the handler that makes it).
 type Subscription struct {
 	b        *Bus
 	kind     topic.Kind
@@ -29,8 +32,10 @@ type Subscription struct {
 	decode  func(*Delivery) error
 	handler HandlerFunc
 
-	cons jetstream.Consumer
-	work chan jetstream.Msg // unbuffered: the nats.go buffer is the only one
+	// work hands messages from the nats.go callback to the workers. It is
+	// never closed (a callback may still be sending); quit ends the workers.
+	work chan queued
+	quit chan struct{}
 
 	// ctx is the parent of every handler context: cancelled by Stop, or
 	// when Drain's context is done.
@@ -38,19 +43,32 @@ type Subscription struct {
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
+	cons     jetstream.Consumer
 	cc       jetstream.ConsumeContext
 	stopping bool
-	restart  chan struct{} // consumer lost: the supervisor recreates it
+	restart  chan struct{} // consumer lost: the supervisor checks and recreates it
 
-	consumed   chan struct{} // closed when the dispatch callback can no longer run
-	closeWork  sync.Once
+	// lastAcked is the highest stream sequence this instance acknowledged,
+	// so a consumer recreated after a loss resumes after it instead of
+	// replaying the whole stream.
+	lastAcked atomic.Uint64
+
+	consumed   chan struct{} // closed when nats.go has delivered its buffer (Drain)
+	quitOnce   sync.Once
 	workers    sync.WaitGroup
 	supervisor sync.WaitGroup
 	stopOnce   sync.Once
 }
 
+// queued is a message on its way to a worker, with the latest time it can
+// have arrived at this client (see dispatcher).
+type queued struct {
+	msg     jetstream.Msg
+	arrived time.Time
+}
+
 func (b *Bus) subscribe(k topic.Kind, n topic.Name, group string, decode func(*Delivery) error, inner HandlerFunc, opts []SubscribeOption) (*Subscription, error) {
-	if err := b.enter(); err != nil {
+	if err := b.enterBeforeClose(); err != nil {
 		return nil, err
 	}
 	defer b.leave()
@@ -75,12 +93,13 @@ func (b *Bus) subscribe(k topic.Kind, n topic.Name, group string, decode func(*D
 	}
 	s := &Subscription{
 		b: b, kind: k, name: n, consumer: consumerName(group, n), stream: r.stream, subject: r.subject,
-		cfg: cfg, decode: decode, work: make(chan jetstream.Msg), restart: make(chan struct{}, 1), consumed: make(chan struct{}),
+		cfg: cfg, decode: decode, work: make(chan queued), quit: make(chan struct{}),
+		restart: make(chan struct{}, 1), consumed: make(chan struct{}),
 	}
 	s.logger = b.cfg.logger.With("topic", n.String(), "consumer", s.consumer)
 	mws := append(append([]Middleware(nil), b.cfg.middleware...), cfg.middleware...)
 	s.handler = chain(inner, mws...)
-	if s.cons, err = ensureConsumer(ctx, b, s.stream, s.consumerConfig()); err != nil {
+	if s.cons, err = ensureConsumer(ctx, b, s.stream, s.consumerConfig(0)); err != nil {
 		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -94,36 +113,51 @@ func (b *Bus) subscribe(k topic.Kind, n topic.Name, group string, decode func(*D
 	}
 	s.supervisor.Add(1)
 	go s.supervise()
-	b.track(s)
+	if err := b.track(s); err != nil {
+		s.Stop() // Close began while this subscription was being made
+		return nil, err
+	}
 	b.deadLetters.start(b)
 	return s, nil
 }
 
-func (s *Subscription) consumerConfig() jetstream.ConsumerConfig {
-	deliver := jetstream.DeliverAllPolicy
-	if s.cfg.deliverNew {
-		deliver = jetstream.DeliverNewPolicy
-	}
-	return jetstream.ConsumerConfig{
+// consumerConfig is the durable consumer of the subscription; resumeAfter,
+// when not zero, starts a recreated consumer after that stream sequence.
+func (s *Subscription) consumerConfig(resumeAfter uint64) jetstream.ConsumerConfig {
+	cc := jetstream.ConsumerConfig{
 		Durable:        s.consumer,
 		Description:    "choreo " + s.kind.String() + " " + s.name.String(),
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        s.cfg.ackWait,
 		MaxDeliver:     s.cfg.maxDeliver,
 		MaxAckPending:  max(1000, 2*s.cfg.concurrency),
-		DeliverPolicy:  deliver,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		FilterSubjects: []string{s.subject, redeliverSubject(s.subject, s.consumer)},
 		Replicas:       s.b.cfg.replicas,
 	}
+	switch {
+	case resumeAfter > 0:
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, resumeAfter+1
+	case s.cfg.deliverNew:
+		cc.DeliverPolicy = jetstream.DeliverNewPolicy
+	}
+	return cc
 }
 
+// pullExpiry is how long one pull request lives; the server sends idle
+// heartbeats every half of it, so a lost consumer or server is noticed
+// within seconds rather than the default half minute.
+const pullExpiry = 10 * time.Second
+
 // consume starts pulling. The client buffers at most `concurrency` messages;
-// the Consume callback hands each to a free worker and blocks while none is.
+// the callback hands each to a free worker and blocks while none is.
 func (s *Subscription) consume() error {
-	cc, err := s.cons.Consume(s.dispatch,
+	s.mu.Lock()
+	cons := s.cons
+	s.mu.Unlock()
+	d := newDispatcher(s)
+	cc, err := cons.Consume(d.dispatch,
 		jetstream.PullMaxMessages(s.cfg.concurrency),
-		// A shorter pull expiry than the 30s default means heartbeats every
-		// 5s, so a lost consumer or server is noticed within seconds.
 		jetstream.PullExpiry(pullExpiry),
 		jetstream.ConsumeErrHandler(s.consumeError),
 	)
@@ -133,25 +167,12 @@ func (s *Subscription) consume() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopping {
-		// Stopped while the consumer was being recreated.
-		cc.Stop()
+		cc.Stop() // stopped while the consumer was being recreated
 		return nil
 	}
 	s.cc = cc
 	return nil
 }
-
-func (s *Subscription) dispatch(msg jetstream.Msg) {
-	select {
-	case s.work <- msg:
-	case <-s.ctx.Done():
-		// Stopped: the server redelivers the message after its ack wait.
-	}
-}
-
-// pullExpiry is how long one pull request lives; the server sends idle
-// heartbeats every half of it.
-const pullExpiry = 10 * time.Second
 
 // consumeError is called by nats.go for every consumer problem. Reconnects
 // are recovered by nats.go itself; a deleted consumer (or a server that
@@ -183,10 +204,7 @@ func (s *Subscription) supervise() {
 			return
 		case <-s.restart:
 		}
-		for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-			if s.recreate() {
-				break
-			}
+		for delay := 100 * time.Millisecond; !s.recreate(); delay = min(2*delay, 5*time.Second) {
 			select {
 			case <-s.ctx.Done():
 				return
@@ -196,6 +214,9 @@ func (s *Subscription) supervise() {
 	}
 }
 
+// recreate checks that the consumer exists and, if it is gone, creates it
+// again, resuming after the last message this instance acknowledged. It
+// reports whether consumption is in order.
 func (s *Subscription) recreate() bool {
 	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
@@ -210,21 +231,24 @@ func (s *Subscription) recreate() bool {
 		s.mu.Unlock()
 		return true
 	}
-	if s.cc != nil {
-		s.cc.Stop()
-	}
+	old := s.cc
 	s.mu.Unlock()
-	cons, err := ensureConsumer(ctx, s.b, s.stream, s.consumerConfig())
+	if old != nil {
+		old.Stop()
+	}
+	cons, err := ensureConsumer(ctx, s.b, s.stream, s.consumerConfig(s.lastAcked.Load()))
 	if err != nil {
 		s.logger.Warn("choreo: recreating consumer failed; will retry", "error", err)
 		return false
 	}
+	s.mu.Lock()
 	s.cons = cons
+	s.mu.Unlock()
 	if err := s.consume(); err != nil {
 		s.logger.Warn("choreo: restarting consumption failed; will retry", "error", err)
 		return false
 	}
-	s.logger.Info("choreo: consumer recreated; consuming again")
+	s.logger.Info("choreo: consumer recreated; consuming again", "resume_after", s.lastAcked.Load())
 	return true
 }
 
@@ -234,8 +258,8 @@ func (s *Subscription) Consumer() string { return s.consumer }
 
 // Stop stops the subscription at once: no more messages are fetched, the
 // contexts of running handlers are cancelled, and Stop returns when they
-// have returned. Messages interrupted or still buffered are redelivered by
-// the server. Prefer Drain for a graceful shutdown.
+// have returned. Interrupted and buffered messages are handed back to the
+// server for immediate redelivery. Prefer Drain for a graceful shutdown.
 func (s *Subscription) Stop() {
 	s.shutdown(func(cc jetstream.ConsumeContext) { cc.Stop() })
 	s.cancel()
@@ -244,13 +268,16 @@ func (s *Subscription) Stop() {
 
 // Drain stops fetching, lets the handlers finish the messages already
 // received, and returns when they have, or when ctx is done: then the
-// remaining handlers' contexts are cancelled and Drain returns ctx's error
-// once they have returned.
+// remaining handlers' contexts are cancelled, the messages not yet started
+// are handed back, and Drain returns ctx's error once the handlers have
+// returned.
 func (s *Subscription) Drain(ctx context.Context) error {
 	s.shutdown(func(cc jetstream.ConsumeContext) { cc.Drain() })
 	var err error
 	select {
 	case <-s.consumed:
+		// Every buffered message reached a worker; wait for them to finish.
+		err = s.waitWorkers(ctx)
 	case <-ctx.Done():
 		err = fmt.Errorf("choreo/bus: draining %s: %w; running handlers were cancelled", s.consumer, ctx.Err())
 	}
@@ -259,9 +286,25 @@ func (s *Subscription) Drain(ctx context.Context) error {
 	return err
 }
 
+// waitWorkers lets the workers finish their current messages and exit,
+// waiting at most until ctx is done.
+func (s *Subscription) waitWorkers(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { // owned: ends when the workers do, which wait() ensures
+		s.stopWorkers()
+		s.workers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("choreo/bus: draining %s: %w; running handlers were cancelled", s.consumer, ctx.Err())
+	}
+}
+
 // shutdown marks the subscription stopping and ends the current
-// consumption with end; s.consumed is closed once nats.go will call the
-// dispatch callback no more. It runs once; later calls do nothing.
+// consumption with end. It runs once; later calls do nothing.
 func (s *Subscription) shutdown(end func(jetstream.ConsumeContext)) {
 	s.stopOnce.Do(func() {
 		s.mu.Lock()
@@ -274,18 +317,22 @@ func (s *Subscription) shutdown(end func(jetstream.ConsumeContext)) {
 			return
 		}
 		end(cc)
-		go func() {
+		go func() { // owned: ends when nats.go closes the consume context
 			<-cc.Closed()
 			close(s.consumed)
 		}()
 	})
 }
 
-// wait closes the work channel once no callback can send any more, and
-// waits for the workers and the supervisor.
+// stopWorkers tells the workers to exit once their current message is
+// done; messages still waiting in dispatch are handed back to the server.
+func (s *Subscription) stopWorkers() { s.quitOnce.Do(func() { close(s.quit) }) }
+
+// wait ends the workers and the supervisor and waits for them. It does not
+// wait for nats.go's own drain, which can take a flush timeout when the
+// server is away.
 func (s *Subscription) wait() {
-	<-s.consumed
+	s.stopWorkers()
 	s.supervisor.Wait()
-	s.closeWork.Do(func() { close(s.work) })
 	s.workers.Wait()
 }

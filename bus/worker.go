@@ -14,18 +14,24 @@ import (
 	"github.com/choreo-bus/choreo/envelope"
 )
 
-// worker runs handlers for messages handed over by dispatch until the work
-// channel closes.
+// worker runs handlers for messages handed over by dispatch until the
+// subscription stops.
 func (s *Subscription) worker() {
 	defer s.workers.Done()
 	var raw nats.Msg // reused: envelope.Read copies what it keeps
-	for msg := range s.work {
-		s.process(msg, &raw)
+	for {
+		select {
+		case q := <-s.work:
+			s.process(q, &raw)
+		case <-s.quit:
+			return
+		}
 	}
 }
 
 // process takes one message from delivery to acknowledgement.
-func (s *Subscription) process(msg jetstream.Msg, raw *nats.Msg) {
+func (s *Subscription) process(q queued, raw *nats.Msg) {
+	msg := q.msg
 	d := &Delivery{Subject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1, MaxDeliver: s.cfg.maxDeliver}
 	if meta, err := msg.Metadata(); err == nil {
 		d.Attempt = int(meta.NumDelivered)
@@ -42,16 +48,25 @@ func (s *Subscription) process(msg jetstream.Msg, raw *nats.Msg) {
 		s.deadLetter(msg, d, err)
 		return
 	}
-	s.settle(msg, d, s.run(d, msg))
+	s.settle(msg, d, s.run(d, q))
 }
 
 // run calls the middleware chain and handler under the handler deadline,
 // keeping the message alive while a long handler works.
-func (s *Subscription) run(d *Delivery, msg jetstream.Msg) (err error) {
-	ctx, cancel := context.WithTimeout(context.WithValue(s.ctx, deliveryKey{}, d), s.cfg.handlerTimeout)
+func (s *Subscription) run(d *Delivery, q queued) (err error) {
+	// The deadline counts from when the server may have delivered the
+	// message. A message that waited long for a worker is first marked in
+	// progress (one publish, no round trip), which restarts the server's
+	// ack-wait clock, so it is not redelivered while it is being handled.
+	start := q.arrived
+	if now := time.Now(); now.Sub(q.arrived) > s.cfg.ackWait/10 {
+		_ = q.msg.InProgress()
+		start = now
+	}
+	ctx, cancel := context.WithDeadline(context.WithValue(s.ctx, deliveryKey{}, d), start.Add(s.cfg.handlerTimeout))
 	defer cancel()
 	if s.cfg.handlerTimeout > s.cfg.ackWait {
-		stop := s.keepAlive(msg)
+		stop := s.keepAlive(q.msg)
 		defer stop()
 	}
 	// Middleware may panic too; the handler's own panics were already
@@ -88,6 +103,7 @@ func (s *Subscription) settle(msg jetstream.Msg, d *Delivery, err error) {
 			log.Warn("choreo: ack failed; the message will be redelivered", "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID, "error", ackErr)
 			return
 		}
+		s.acked(d.StreamSequence)
 		if log.Enabled(context.Background(), slog.LevelDebug) {
 			log.Debug("choreo: handled", "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID, "attempt", d.Attempt)
 		}
@@ -111,6 +127,16 @@ func (s *Subscription) settle(msg jetstream.Msg, d *Delivery, err error) {
 		log.Log(context.Background(), level, msgText, "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID,
 			"attempt", d.Attempt, "max_deliver", d.MaxDeliver, "retry_in", delay, "error", err)
 		_ = msg.NakWithDelay(delay)
+	}
+}
+
+// acked remembers the highest stream sequence acknowledged here.
+func (s *Subscription) acked(seq uint64) {
+	for {
+		cur := s.lastAcked.Load()
+		if seq <= cur || s.lastAcked.CompareAndSwap(cur, seq) {
+			return
+		}
 	}
 }
 

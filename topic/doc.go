@@ -126,7 +126,7 @@
 // A namespace (ValidateNamespace) prefixes subjects ("prod.eu.evt.v1...")
 // and streams ("prod_eu_EVT_user") to keep environments or tenants apart.
 // One stream per namespace, kind and entity covers every version, so adding
-// v2 needs no stream change. The segments "cmd" and "evt" are reserved in
+// v2 needs no stream change. The segments "cmd", "evt" and "dlq" are reserved in
 // namespaces: with that rule no stream's filter can match another
 // namespace's subjects, and JetStream never rejects a stream for
 // overlapping subjects. ParseSubject turns a wire subject back into a kind

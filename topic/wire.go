@@ -28,14 +28,17 @@ const MaxNamespaceLen = 64
 const (
 	commandToken = "cmd"
 	eventToken   = "evt"
+	// deadLetterToken is where the bus keeps dead letters ("[ns.]dlq.>");
+	// reserved so a namespace never overlaps them.
+	deadLetterToken = "dlq"
 )
 
 // ValidateNamespace checks a namespace, the prefix that keeps environments
 // or tenants apart on one NATS system. "" is valid and means no prefix.
 // Otherwise it is one or more dot-separated segments of lowercase ASCII
 // letters and digits, each starting with a letter ("prod", "prod.eu",
-// "tenant42"), at most MaxNamespaceLen bytes. No segment may be "cmd" or
-// "evt": with that rule no namespace's streams can overlap another's, so
+// "tenant42"), at most MaxNamespaceLen bytes. No segment may be "cmd",
+// "evt" or "dlq" (the bus's dead letters): with that rule no namespace's streams can overlap another's, so
 // JetStream never refuses a stream for overlapping subjects. Errors match
 // ErrInvalidNamespace. Safe for concurrent use.
 func ValidateNamespace(ns string) error {
@@ -50,8 +53,8 @@ func ValidateNamespace(ns string) error {
 	for seg := range strings.SplitSeq(ns, ".") {
 		i++
 		p := checkSegment(seg)
-		if p.what == "" && (seg == commandToken || seg == eventToken) {
-			p.what = "is reserved: cmd and evt mark the kind in wire subjects"
+		if p.what == "" && (seg == commandToken || seg == eventToken || seg == deadLetterToken) {
+			p.what = "is reserved: cmd, evt and dlq mark the kind in wire subjects"
 		}
 		if p.what != "" {
 			return fmt.Errorf("%w %s: segment %d %s %s; %s", ErrInvalidNamespace, quote(ns), i, quote(seg), p.what, rule)

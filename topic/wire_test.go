@@ -31,6 +31,7 @@ func TestValidateNamespace(t *testing.T) {
 		{"prød", `has non-ASCII characters`},
 		{"cmd", `segment 1 "cmd" is reserved`},
 		{"prod.evt", `segment 2 "evt" is reserved`},
+		{"dlq", `segment 1 "dlq" is reserved`},
 		{"$js", `has '$'`},
 		{strings.Repeat("n", MaxNamespaceLen+1), "bytes long, the limit is 64"},
 	}

@@ -17,7 +17,7 @@ import (
 // stream is not: it is cached as ready for the life of the bus, so after an
 // operator deletes it (to purge old dead letters, say) nothing can be
 // dead-lettered and DeadLetters fails until every process restarts.
-func TestReviewDeletedDeadLetterStreamIsProvisionedAgain(t *testing.T) {
+func TestDeletedDeadLetterStreamIsProvisionedAgain(t *testing.T) {
 	t.Parallel()
 	b := bustest.New(t)
 	ctx := ctxT(t)

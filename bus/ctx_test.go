@@ -17,7 +17,7 @@ import (
 // waits for that drain unconditionally, one subscription after another, and
 // then the advisory converter does the same. A process with a shutdown
 // grace period is killed before Close returns.
-func TestReviewCloseDuringOutageHonoursCtx(t *testing.T) {
+func TestCloseDuringOutageHonoursCtx(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
 	srv, err := embedded.Start(ctx)
@@ -41,7 +41,7 @@ func TestReviewCloseDuringOutageHonoursCtx(t *testing.T) {
 // Future.Wait returns "when ctx is done"; a second, concurrent Wait with a
 // short ctx instead blocks on the first waiter's lock until that one's ctx
 // ends (or the acknowledgement arrives).
-func TestReviewConcurrentFutureWaitHonoursItsOwnCtx(t *testing.T) {
+func TestConcurrentFutureWaitHonoursItsOwnCtx(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
 	srv, err := embedded.Start(ctx)

@@ -19,7 +19,7 @@ import (
 // the race detector reports it, and at run time a select with a ready
 // ctx.Done and a closed work channel panics ("send on closed channel") half
 // the time. Run with -race.
-func TestReviewStopDoesNotRaceDispatch(t *testing.T) {
+func TestStopDoesNotRaceDispatch(t *testing.T) {
 	t.Parallel()
 	b := bustest.New(t)
 	ctx := ctxT(t)

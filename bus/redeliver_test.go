@@ -17,7 +17,7 @@ import (
 // bus of another namespace (an ops tool holding a staging and a prod bus)
 // makes it delete an unrelated dead letter of its own namespace, which is
 // then gone for good.
-func TestReviewRedeliverOfForeignDeadLetterKeepsOwnDeadLetters(t *testing.T) {
+func TestRedeliverOfForeignDeadLetterKeepsOwnDeadLetters(t *testing.T) {
 	t.Parallel()
 	srv := bustest.NewServer(t)
 	ctx := ctxT(t)

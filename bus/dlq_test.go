@@ -13,7 +13,7 @@ import (
 // dead-letter stream and never deletes it; it lingers on the server until
 // its inactivity threshold (minutes). A dashboard polling DeadLetters every
 // second piles up hundreds of consumers.
-func TestReviewDeadLettersLeavesNoConsumersBehind(t *testing.T) {
+func TestDeadLettersLeavesNoConsumersBehind(t *testing.T) {
 	t.Parallel()
 	b := bustest.New(t)
 	ctx := ctxT(t)

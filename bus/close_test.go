@@ -19,7 +19,7 @@ import (
 // follow-up event; that publish must not fail with ErrClosed, or graceful
 // shutdown turns every in-flight message into a failure and a retry (with
 // its side effects repeated).
-func TestReviewHandlerInFlightCanPublishDuringClose(t *testing.T) {
+func TestHandlerInFlightCanPublishDuringClose(t *testing.T) {
 	t.Parallel()
 	srv := bustest.NewServer(t)
 	ctx := ctxT(t)
@@ -49,7 +49,7 @@ func TestReviewHandlerInFlightCanPublishDuringClose(t *testing.T) {
 // fail with ErrClosed or be drained by Close. Here it is neither: Subscribe
 // returns a live subscription after Close returned, and (on a caller-owned
 // connection) it keeps handling messages.
-func TestReviewSubscribeRacingCloseIsNotLeftRunning(t *testing.T) {
+func TestSubscribeRacingCloseIsNotLeftRunning(t *testing.T) {
 	t.Parallel()
 	srv := bustest.NewServer(t)
 	ctx := ctxT(t)

@@ -18,7 +18,7 @@ import (
 // takes more than half the ack wait, the queued message expires before its
 // own handler even starts, the server redelivers it, and the same message is
 // handled twice without ever failing.
-func TestReviewQueuedMessageIsNotHandledTwice(t *testing.T) {
+func TestQueuedMessageIsNotHandledTwice(t *testing.T) {
 	t.Parallel()
 	b := bustest.New(t)
 	ctx := ctxT(t)
