@@ -151,8 +151,12 @@ func (s *Subscription) deadLetter(msg jetstream.Msg, d *Delivery, reason error) 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.b.park(ctx, msg.Headers(), msg.Data(), d, reason.Error()); err != nil {
+		// Not parked, so not terminated: the server redelivers it later, or,
+		// past its max deliveries, announces it in the advisory that the
+		// converter turns into a dead letter.
 		delay := s.cfg.backoff[len(s.cfg.backoff)-1]
-		s.logger.Error("choreo: cannot dead-letter; will retry the message", "id", id, "retry_in", delay, "error", err, "reason", reason)
+		s.logger.Error("choreo: cannot dead-letter now; leaving the message to a later delivery or the max-deliveries advisory",
+			"id", id, "retry_in", delay, "error", err, "reason", reason)
 		_ = msg.NakWithDelay(delay)
 		return
 	}
