@@ -89,7 +89,9 @@ func runPoison(t *testing.T, srv *embedded.Server, ns string, poison bool) poiso
 		defer cancel()
 		dead, err = worker.DeadLetters(dctx)
 		return err == nil && len(dead) >= poisonCount
-	}, func() string { return fmt.Sprintf("%d of %d poison messages dead-lettered (%v)", len(dead), poisonCount, err) })
+	}, func() string {
+		return fmt.Sprintf("%d of %d poison messages dead-lettered (%v)", len(dead), poisonCount, err)
+	})
 	settled(t, worker, eventStream(ns), sub.Consumer(), time.Minute)
 	dead, err = worker.DeadLetters(ctx)
 	require.NoError(t, err)

@@ -31,8 +31,8 @@ const asyncAckTimeout = 15 * time.Second
 //   - During an outage longer than the bus's acknowledgement timeout, every
 //     future reports its own failure and Flush reports that some failed;
 //     republished with the same ids after the outage, none is stored twice.
-//   - Publishing resumes when the server is back, and every acknowledged
-//     message is handled once.
+//   - Publishing resumes when the server is back, every acknowledged
+//     message is handled, and the stream holds each exactly once.
 func TestChaosServerDownDuringPublish(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t, 5*time.Minute)
@@ -54,7 +54,7 @@ func TestChaosServerDownDuringPublish(t *testing.T) {
 	sub, err := bus.Subscribe(worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 		l.effect(m.Envelope.ID, "worker", m.Data.SentAt)
 		return nil
-	}, bus.WithConcurrency(4))
+	}, bus.WithConcurrency(4), bus.WithAckWait(5*time.Second))
 	require.NoError(t, err)
 	pub := connect(t, srv.ClientURL(), bus.WithNamespace(ns), bus.WithSource("publisher"))
 	seq := 0
@@ -158,6 +158,10 @@ func TestChaosServerDownDuringPublish(t *testing.T) {
 		return fmt.Sprintf("%d acknowledged messages never handled", l.counts().lost)
 	})
 	settled(t, worker, eventStream(ns), sub.Consumer(), time.Minute)
+	stream, err := pub.JetStream().Stream(ctx, eventStream(ns))
+	require.NoError(t, err)
+	info, err := stream.Info(ctx)
+	require.NoError(t, err)
 	cnt := l.counts()
 	report(t, "server-down",
 		"messages", 20+syncTries+asyncShort+asyncLong,
@@ -173,11 +177,16 @@ func TestChaosServerDownDuringPublish(t *testing.T) {
 		"acked", cnt.acked,
 		"handled", cnt.handled,
 		"lost", cnt.lost,
+		"stored", info.State.Msgs,
 		"dup_effects", cnt.dupEffects,
 		"republish_after_restart", resumedIn,
 	)
 	require.Zero(t, cnt.lost)
-	require.Zero(t, cnt.dupEffects, "retries with the same id must not store a message twice")
+	// Retries with the same id never store a message twice. (Effects may
+	// repeat: acknowledgements of messages handled just before the server
+	// stopped were lost, so those are delivered again; the idempotency
+	// middleware is what makes such repeats harmless.)
+	require.EqualValues(t, cnt.acked, info.State.Msgs, "the stream holds a message twice")
 }
 
 // retryPublish calls publish with a 2s deadline until it succeeds (within

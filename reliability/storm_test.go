@@ -81,7 +81,9 @@ func TestChaosRedeliveryStorm(t *testing.T) {
 	waitUntil(t, 2*time.Minute, func() bool {
 		dead, err = worker.DeadLetters(ctx)
 		return err == nil && len(dead) >= doomed
-	}, func() string { return fmt.Sprintf("%d of %d failing messages dead-lettered (%v)", len(dead), doomed, err) })
+	}, func() string {
+		return fmt.Sprintf("%d of %d failing messages dead-lettered (%v)", len(dead), doomed, err)
+	})
 	settled(t, worker, eventStream(ns), sub.Consumer(), time.Minute)
 	dead, err = worker.DeadLetters(ctx)
 	require.NoError(t, err)
