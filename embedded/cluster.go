@@ -116,20 +116,9 @@ func StartCluster(ctx context.Context, n int, opts ...Option) (*Cluster, error) 
 // plan fixes every node's name, ports, routes and storage directory, and
 // opens the links the routes go through.
 func (c *Cluster) plan(base config, n int, root string) ([]*clusterNode, error) {
-	clusterPorts, err := freePorts(n)
-	if err != nil {
-		return nil, err
-	}
-	clientPorts := make([]int, n)
-	if base.port == 0 {
-		if clientPorts, err = freePorts(n); err != nil {
-			return nil, err
-		}
-	} else {
-		for i := range clientPorts {
-			clientPorts[i] = base.port + i
-		}
-	}
+	// The links and the blackhole take their ports first, then every node
+	// port is picked in one go, so no two of them can be the same.
+	var err error
 	if c.hole, err = newBlackhole(); err != nil {
 		return nil, err
 	}
@@ -140,8 +129,30 @@ func (c *Cluster) plan(base config, n int, root string) ([]*clusterNode, error) 
 			if i == j {
 				continue
 			}
-			if c.links[i][j], err = newLink("127.0.0.1:" + strconv.Itoa(clusterPorts[j])); err != nil {
+			if c.links[i][j], err = newLink(); err != nil {
 				return nil, err
+			}
+		}
+	}
+	free := 2 * n
+	if base.port != 0 {
+		free = n
+	}
+	ports, err := freePorts(free)
+	if err != nil {
+		return nil, err
+	}
+	clusterPorts, clientPorts := ports[:n], ports[n:]
+	if base.port != 0 {
+		clientPorts = make([]int, n)
+		for i := range clientPorts {
+			clientPorts[i] = base.port + i
+		}
+	}
+	for i := range n {
+		for j := range n {
+			if i != j {
+				c.links[i][j].setTarget("127.0.0.1:" + strconv.Itoa(clusterPorts[j]))
 			}
 		}
 	}

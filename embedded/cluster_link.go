@@ -14,25 +14,32 @@ import (
 // nothing until its own timeouts fire. Nodes route to each other only
 // through links; see planLinks.
 type link struct {
-	l      net.Listener
-	target string // the destination node's cluster address
+	l net.Listener
 
-	mu    sync.Mutex
-	down  bool // cut: new connections are closed at once
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	target string // the destination node's cluster address
+	down   bool   // cut: new connections are closed at once
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
 }
 
-// newLink listens on a free loopback port and forwards every connection to
-// target until close.
-func newLink(target string) (*link, error) {
+// newLink listens on a free loopback port and, once its target is set,
+// forwards every connection to it until close.
+func newLink() (*link, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening a route link: %v", ErrStart, err)
 	}
-	k := &link{l: l, target: target, conns: make(map[net.Conn]struct{})}
+	k := &link{l: l, conns: make(map[net.Conn]struct{})}
 	k.wg.Go(k.accept)
 	return k, nil
+}
+
+// setTarget sets the address connections are forwarded to.
+func (k *link) setTarget(addr string) {
+	k.mu.Lock()
+	k.target = addr
+	k.mu.Unlock()
 }
 
 // url is the route URL that reaches the target through the link.
@@ -58,7 +65,10 @@ func (k *link) accept() {
 // until either side closes or the link is cut.
 func (k *link) forward(in net.Conn) {
 	defer k.untrack(in)
-	out, err := net.Dial("tcp", k.target)
+	k.mu.Lock()
+	target := k.target
+	k.mu.Unlock()
+	out, err := net.Dial("tcp", target)
 	if err != nil {
 		in.Close()
 		return

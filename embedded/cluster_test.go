@@ -220,3 +220,35 @@ func TestClusterNodeIndexOutOfRange(t *testing.T) {
 	require.Equal(t, -1, c.StreamLeader("NOPE"))
 	require.Equal(t, -1, c.ConsumerLeader("NOPE", "nobody"))
 }
+
+// Start a three-node JetStream cluster, create a stream replicated on every
+// node, and find its leader.
+func ExampleStartCluster() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := embedded.StartCluster(ctx, 3)
+	if err != nil {
+		fmt.Println("start:", err)
+		return
+	}
+	defer c.Shutdown()
+
+	nc, err := nats.Connect(c.ClientURLs()) // every node's URL: failover is automatic
+	if err != nil {
+		fmt.Println("connect:", err)
+		return
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}, Replicas: 3}); err != nil {
+		fmt.Println("stream:", err)
+		return
+	}
+	leader, err := c.WaitForStream(ctx, "ORDERS")
+	if err != nil {
+		fmt.Println("wait:", err)
+		return
+	}
+	fmt.Println("nodes:", c.Size(), "leader found:", leader >= 0)
+	// Output: nodes: 3 leader found: true
+}
