@@ -14,10 +14,11 @@ import (
 )
 
 // Instance crash: two instances of one subscriber group share a stream of
-// events. Instance A's handlers hang (the process is stuck) and then its
-// connection is cut without Close, as when the process dies: every message
-// it held, in handlers or in its client buffer, unacknowledged, must be
-// handled by instance B once the ack wait has passed. Nothing is lost.
+// events. Half-way through, instance A's handlers hang (the process is
+// stuck), and then its connection is cut without Close, as when the
+// process dies: every message it held, in handlers or in its client
+// buffer, unacknowledged, must be handled by instance B once the ack wait
+// has passed. Nothing is lost.
 func TestChaosInstanceCrash(t *testing.T) {
 	t.Parallel()
 	n := sized(300, 3000)
@@ -29,7 +30,8 @@ func TestChaosInstanceCrash(t *testing.T) {
 	l := newLedger(n)
 	sopts := []bus.SubscribeOption{bus.WithConcurrency(concurrency), bus.WithAckWait(ackWait), bus.WithMaxDeliver(10)}
 
-	// Instance A: takes messages and never finishes them. A dead process
+	// Instance A: handles the first half, then takes messages and never
+	// finishes them. A dead process
 	// does not Close its bus, so neither does the test (see
 	// TestChaosCloseAfterConnectionLost for why that matters); its stuck
 	// handlers are let go when the test ends.
@@ -39,6 +41,10 @@ func TestChaosInstanceCrash(t *testing.T) {
 	var heldMu sync.Mutex
 	held := map[string]time.Time{}
 	_, err := bus.Subscribe(a, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
+		if m.Data.Seq < n/2 { // healthy for the first half of the run
+			l.effect(m.Envelope.ID, "a", m.Data.SentAt)
+			return nil
+		}
 		heldMu.Lock()
 		held[m.Envelope.ID] = time.Now()
 		heldMu.Unlock()
@@ -79,7 +85,7 @@ func TestChaosInstanceCrash(t *testing.T) {
 
 	heldMu.Lock()
 	handledMu.Lock()
-	var recoveredIn []time.Duration
+	var redeliveredAfter []time.Duration
 	for id, at := range held {
 		h, ok := handledAt[id]
 		require.True(t, ok, "message %s held by the crashed instance was never handled by the other", id)
@@ -87,27 +93,38 @@ func TestChaosInstanceCrash(t *testing.T) {
 		// cut.
 		require.GreaterOrEqual(t, h.Sub(at), ackWait-100*time.Millisecond,
 			"message %s redelivered %s after A got it, before the %s ack wait", id, h.Sub(at), ackWait)
-		recoveredIn = append(recoveredIn, h.Sub(cutAt))
+		redeliveredAfter = append(redeliveredAfter, h.Sub(at))
 	}
 	stuck := len(held)
+	var lastHeld time.Time // when B handled the last message A had held
+	for id := range held {
+		if h := handledAt[id]; h.After(lastHeld) {
+			lastHeld = h
+		}
+	}
 	handledMu.Unlock()
 	heldMu.Unlock()
 
 	cnt := l.counts()
 	report(t, "instance-crash",
 		"messages", n,
-		"fault", "instance A's handlers hang, then its connection is closed without Close",
+		"fault", "half-way, instance A's handlers hang, then its connection is closed without Close",
 		"held_by_crashed", stuck,
 		"acked", cnt.acked,
 		"handled", cnt.handled,
+		"handled_by_a", l.perInstance("a"),
+		"handled_by_b", l.perInstance("b"),
 		"lost", cnt.lost,
 		"dup_effects", cnt.dupEffects,
 		"ack_wait", ackWait,
-		"held_recovered_within", percentile(recoveredIn, 100),
+		"held_handled_by_b_after_min", percentile(redeliveredAfter, 0),
+		"held_handled_by_b_after_max", percentile(redeliveredAfter, 100),
+		"last_held_handled_after_cut", lastHeld.Sub(cutAt),
 	)
 	require.Equal(t, n, cnt.acked)
 	require.Zero(t, cnt.lost)
-	require.Zero(t, cnt.dupEffects, "A never finished a handler, so B alone had each effect once")
+	require.Zero(t, cnt.dupEffects, "A never finished the handlers it held, so B alone had their effects")
+	require.Positive(t, l.perInstance("a"), "instance A handled nothing before it hung")
 }
 
 // bugCloseRace names the SDK bug TestChaosCloseAfterConnectionLost
