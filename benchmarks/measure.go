@@ -197,6 +197,20 @@ func summarize(scenario, system string, rs []result, payloadSize int) summary {
 	return s
 }
 
+// rateRange is the slowest and fastest run's msgs/s.
+func (s summary) rateRange() (lo, hi float64) {
+	for i, r := range s.results {
+		x := r.rate()
+		if i == 0 || x < lo {
+			lo = x
+		}
+		if i == 0 || x > hi {
+			hi = x
+		}
+	}
+	return lo, hi
+}
+
 func fmtDuration(d time.Duration) string {
 	switch {
 	case d >= time.Second:

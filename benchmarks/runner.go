@@ -152,15 +152,16 @@ func (rep *report) write(w io.Writer) {
 	c := rep.cfg
 	fmt.Fprintf(w, "N=%d, payload %d B JSON, concurrency %d, %d run(s) per system (median), latency at %d msg/s for %s; %d cores, load average %s before, %s after\n\n",
 		c.n, rep.payloadSize, c.concurrency, c.runs, c.rate, c.duration, runtime.NumCPU(), rep.loadBefore, rep.loadAfter)
-	fmt.Fprintln(w, "| scenario | system | msgs/s | MB/s | allocs/msg | B/msg | client CPU µs/msg | server CPU µs/msg | p50 | p99 | p99.9 |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | system | msgs/s | runs' range | MB/s | allocs/msg | B/msg | client CPU µs/msg | server CPU µs/msg | p50 | p99 | p99.9 |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range rep.summaries {
 		lat := "| - | - | -"
 		if s.hasLatency {
 			lat = fmt.Sprintf("| %s | %s | %s", fmtDuration(s.latency[0]), fmtDuration(s.latency[1]), fmtDuration(s.latency[2]))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.2f | %.1f | %s | %s | %s %s |\n",
-			s.scenario, s.system, thousands(s.rate), s.mbps, s.allocs, thousands(s.bytes), fmtUS(s.clientUS), fmtUS(s.serverUS), lat)
+		lo, hi := s.rateRange()
+		fmt.Fprintf(w, "| %s | %s | %s | %s–%s | %.2f | %.1f | %s | %s | %s %s |\n",
+			s.scenario, s.system, thousands(s.rate), kilo(lo), kilo(hi), s.mbps, s.allocs, thousands(s.bytes), fmtUS(s.clientUS), fmtUS(s.serverUS), lat)
 	}
 	fmt.Fprintln(w)
 	for _, q := range ratios {
@@ -172,6 +173,9 @@ func (rep *report) write(w io.Writer) {
 		fmt.Fprintf(w, "ratio %s %s/%s: %.2f\n", q.scenario, q.num, q.den, num.rate/den.rate)
 	}
 }
+
+// kilo formats a rate in thousands with one decimal: 23456 -> "23.5k".
+func kilo(x float64) string { return fmt.Sprintf("%.1fk", x/1000) }
 
 func fmtUS(us float64) string {
 	if us < 0 {
