@@ -25,6 +25,11 @@
 //   - redelivery storm: handlers that fail for a while are retried no sooner
 //     than their back-off allows.
 //
+// Two regression tests keep SDK bugs the suite found from coming back: a
+// crash of the dedupe inbox's leader right after a handler's effect (the
+// effect happened twice), and closing a bus whose connection was cut while
+// a message waited for a handler (a data race).
+//
 // Run the CI-sized suite with
 //
 //	go test -race ./reliability/
@@ -40,8 +45,6 @@
 //
 //	go test -race ./reliability/ -v | grep -o 'RELIABILITY .*'
 //
-// Two more switches: -blocked runs the tests that demonstrate SDK bugs not
-// fixed yet (skipped otherwise, each naming its bug), and the environment
-// variable CHAOS_DEBUG=1 sends every bus's log, debug level included, to
-// standard error.
+// Setting the environment variable CHAOS_DEBUG=1 sends every bus's log,
+// debug level included, to standard error.
 package reliability

@@ -25,18 +25,6 @@ import (
 //	go test -race -timeout 60m ./reliability/ -full -v
 var full = flag.Bool("full", false, "run the fault-injection scenarios at their full sizes (slow; see RELIABILITY.md)")
 
-// blocked runs the tests that demonstrate SDK bugs not fixed yet; without
-// it they are skipped, each saying which bug blocks it.
-var blocked = flag.Bool("blocked", false, "run the tests that demonstrate known, unfixed SDK bugs (they fail until fixed)")
-
-// skipIfBlocked skips a test that fails until bug is fixed, unless -blocked.
-func skipIfBlocked(t *testing.T, bug string) {
-	t.Helper()
-	if !*blocked {
-		t.Skipf("blocked on %s (run with -blocked to see it fail)", bug)
-	}
-}
-
 // sized picks the CI or the full size of a figure.
 func sized[T any](ci, fullSize T) T {
 	if *full {

@@ -39,9 +39,6 @@ func TestChaosLeaderLoss(t *testing.T) {
 }
 
 func runLeaderLoss(t *testing.T, c *embedded.Cluster, fault string, dedupe bool) {
-	if fault == "crash" && dedupe {
-		skipIfBlocked(t, bugCompleteNotRetried)
-	}
 	n := sized(1500, 10000)
 	rate := sized(250.0, 400.0)
 	ctx := testContext(t, sized(5*time.Minute, 30*time.Minute))
