@@ -1,13 +1,3 @@
-// Command benchmarks measures choreo against nats.go's jetstream package
-// used directly ("raw") and against Watermill with watermill-nats, on one
-// embedded JetStream server with file storage, in one run.
-//
-//	cd benchmarks && go run . [-n 100000] [-size 100] [-quick] [-concurrency 16]
-//	    [-rate 5000] [-duration 10s] [-runs 3] [-profile DIR]
-//
-// It prints a table (msgs/s, MB/s, allocations and bytes per message,
-// latency percentiles) and then, last, one "ratio <scenario> a/b: x.xx"
-// line per comparison. See BENCHMARKS.md at the repository root.
 package main
 
 import (
