@@ -75,7 +75,9 @@ func (s *choreoSystem) Subscribe(ctx context.Context, concurrency int, handle fu
 	if err != nil {
 		return err
 	}
-	opts := []bus.SubscribeOption{bus.WithConcurrency(concurrency)}
+	// What the README recommends for throughput with fast handlers: a
+	// prefetch well above the concurrency, so pulls come in large batches.
+	opts := []bus.SubscribeOption{bus.WithConcurrency(concurrency), bus.WithPrefetch(512)}
 	switch s.dedupe {
 	case dedupeMemory:
 		opts = append(opts, bus.Use(idempotency.Middleware(idempotency.NewMemoryStore())))

@@ -135,3 +135,24 @@ func TestAsyncPublishAndFlush(t *testing.T) {
 	require.Len(t, seqs, 500)
 	eventually(t, 20*time.Second, func() bool { return handled.Load() == 500 }, "handled %d of 500", handled.Load())
 }
+
+func TestPrefetchDeliversEverythingOnce(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	c := newCounter()
+	_, err := bus.Subscribe(b, signedUpEvt, "fast", func(_ context.Context, m *bus.Message[signedUp]) error {
+		c.add(m.Data.N, "x")
+		return nil
+	}, bus.WithConcurrency(4), bus.WithPrefetch(256))
+	require.NoError(t, err)
+	const n = 2000
+	for i := range n {
+		_, err := bus.PublishAsync(ctx, b, signedUpEvt, signedUp{N: i})
+		require.NoError(t, err)
+	}
+	require.NoError(t, b.Flush(ctx))
+	c.waitDistinct(t, n, 30*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	c.requireExactlyOnce(t, n)
+}

@@ -11,18 +11,18 @@ import (
 //
 // A message's ack-wait clock starts when the server delivers it, but it may
 // wait in the client before a worker is free. The client never holds more
-// than `concurrency` messages not yet given to this callback, so a message
-// arrived no earlier than the callback entry `concurrency` messages before
+// than `prefetch` messages not yet given to this callback, so a message
+// arrived no earlier than the callback entry `prefetch` messages before
 // it: entries keeps those times, giving a bound on each message's wait
 // without any server round trip.
 type dispatcher struct {
 	s       *Subscription
-	entries []time.Time // ring of the last `concurrency` callback entries
+	entries []time.Time // ring of the last `prefetch` callback entries
 	next    int
 }
 
 func newDispatcher(s *Subscription) *dispatcher {
-	d := &dispatcher{s: s, entries: make([]time.Time, s.cfg.concurrency)}
+	d := &dispatcher{s: s, entries: make([]time.Time, s.cfg.prefetch)}
 	now := time.Now()
 	for i := range d.entries {
 		d.entries[i] = now // nothing arrived before consumption began

@@ -61,6 +61,7 @@ func TestInvalidSubscribeOptions(t *testing.T) {
 	}{
 		{"zero concurrency", "g", bus.WithConcurrency(0), "concurrency"},
 		{"zero max deliver", "g", bus.WithMaxDeliver(0), "max deliver"},
+		{"negative prefetch", "g", bus.WithPrefetch(-1), "prefetch"},
 		{"no backoff", "g", bus.WithBackoff(), "back-off"},
 		{"negative backoff", "g", bus.WithBackoff(-time.Second), "negative"},
 		{"tiny ack wait", "g", bus.WithAckWait(time.Millisecond), "ack wait"},

@@ -30,6 +30,7 @@ type SubscribeOption func(*subscribeConfig)
 
 type subscribeConfig struct {
 	concurrency    int
+	prefetch       int
 	maxDeliver     int
 	backoff        []time.Duration
 	ackWait        time.Duration
@@ -48,10 +49,21 @@ func defaultSubscribeConfig() subscribeConfig {
 }
 
 // WithConcurrency runs up to n handlers of this subscription at once on this
-// instance. The client buffers at most n messages, so none waits long
-// enough in the buffer to outlive its ack wait. Default: 1, which handles
+// instance. By default the client buffers at most n messages, and one that
+// waited for a worker is marked in progress before its handler starts, so
+// no message outlives its ack wait in the buffer (see WithPrefetch for
+// more throughput). Default: 1, which handles
 // messages one at a time in stream order (per instance).
 func WithConcurrency(n int) SubscribeOption { return func(c *subscribeConfig) { c.concurrency = n } }
+
+// WithPrefetch lets the client hold up to n messages ahead of the workers
+// (at least the concurrency), so it pulls them in fewer, larger requests:
+// several times the throughput for handlers that take microseconds to
+// milliseconds. A prefetched message's ack wait runs while it waits, so keep
+// n × (handler time) / concurrency well under the ack wait; a message that
+// waits longer may be redelivered and handled twice. Default: the
+// concurrency, which no handler duration can make unsafe.
+func WithPrefetch(n int) SubscribeOption { return func(c *subscribeConfig) { c.prefetch = n } }
 
 // WithMaxDeliver sets how many times a message is delivered before it is
 // dead-lettered. Default: 5.
@@ -93,6 +105,8 @@ func (c *subscribeConfig) validate() error {
 	switch {
 	case c.concurrency < 1 || c.concurrency > 10000:
 		return fmt.Errorf("%w: concurrency %d: use 1 to 10000", ErrInvalidOption, c.concurrency)
+	case c.prefetch < 0 || c.prefetch > 100000:
+		return fmt.Errorf("%w: prefetch %d: use 0 (the concurrency) to 100000", ErrInvalidOption, c.prefetch)
 	case c.maxDeliver < 1:
 		return fmt.Errorf("%w: max deliver %d: use at least 1", ErrInvalidOption, c.maxDeliver)
 	case len(c.backoff) == 0:
@@ -115,6 +129,7 @@ func (c *subscribeConfig) validate() error {
 	if c.handlerTimeout == 0 {
 		c.handlerTimeout = c.ackWait
 	}
+	c.prefetch = max(c.prefetch, c.concurrency)
 	return nil
 }
 

@@ -130,7 +130,7 @@ func (s *Subscription) consumerConfig(resumeAfter uint64) jetstream.ConsumerConf
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        s.cfg.ackWait,
 		MaxDeliver:     s.cfg.maxDeliver,
-		MaxAckPending:  max(1000, 2*s.cfg.concurrency),
+		MaxAckPending:  max(1000, 2*s.cfg.prefetch),
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		FilterSubjects: []string{s.subject, redeliverSubject(s.subject, s.consumer)},
 		Replicas:       s.b.cfg.replicas,
@@ -144,12 +144,15 @@ func (s *Subscription) consumerConfig(resumeAfter uint64) jetstream.ConsumerConf
 	return cc
 }
 
-// pullExpiry is how long one pull request lives; the server sends idle
-// heartbeats every half of it, so a lost consumer or server is noticed
-// within seconds rather than the default half minute.
-const pullExpiry = 10 * time.Second
+// pullExpiry is how long one pull request lives; with idle heartbeats
+// every pullHeartbeat, a lost consumer or server is noticed within seconds
+// rather than the default half minute.
+const (
+	pullExpiry    = 10 * time.Second
+	pullHeartbeat = time.Second
+)
 
-// consume starts pulling. The client buffers at most `concurrency` messages;
+// consume starts pulling. The client buffers at most `prefetch` messages;
 // the callback hands each to a free worker and blocks while none is.
 func (s *Subscription) consume() error {
 	s.mu.Lock()
@@ -157,8 +160,11 @@ func (s *Subscription) consume() error {
 	s.mu.Unlock()
 	d := newDispatcher(s)
 	cc, err := cons.Consume(d.dispatch,
-		jetstream.PullMaxMessages(s.cfg.concurrency),
+		jetstream.PullMaxMessages(s.cfg.prefetch),
 		jetstream.PullExpiry(pullExpiry),
+		// Frequent heartbeats bound a stalled pull (the client waiting on a
+		// request the server no longer holds) to about two seconds.
+		jetstream.PullHeartbeat(pullHeartbeat),
 		jetstream.ConsumeErrHandler(s.consumeError),
 	)
 	if err != nil {
