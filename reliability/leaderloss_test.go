@@ -54,6 +54,7 @@ func runLeaderLoss(t *testing.T, c *embedded.Cluster, fault string, dedupe bool)
 	const ackWait = 15 * time.Second
 
 	l := newLedger(n)
+	progress := progressLog{at: make([]time.Time, 0, n)}
 	var consumer string
 	for _, instance := range []string{"a", "b"} {
 		b := connect(t, c.ClientURLs(), append(opts, bus.WithSource("worker-"+instance))...)
@@ -72,6 +73,7 @@ func runLeaderLoss(t *testing.T, c *embedded.Cluster, fault string, dedupe bool)
 		}
 		sub, err := bus.Subscribe(b, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 			l.effect(m.Envelope.ID, instance, m.Data.SentAt)
+			progress.tick()
 			return nil
 		}, sopts...)
 		require.NoError(t, err)
@@ -137,6 +139,7 @@ func runLeaderLoss(t *testing.T, c *embedded.Cluster, fault string, dedupe bool)
 	dead := deadLetterCount(t, pub)
 
 	cnt := l.counts()
+	lat := l.latencies()
 	report(t, "leader-loss",
 		"dedupe", dedupe,
 		"messages", n,
@@ -151,6 +154,10 @@ func runLeaderLoss(t *testing.T, c *embedded.Cluster, fault string, dedupe bool)
 		"dead_letters", dead,
 		"failed_publish_attempts", p.failedAttempts.Load(),
 		"slowest_ack", time.Duration(p.slowest.Load()),
+		"longest_handling_pause", progress.longestGap(start),
+		"latency_p50", percentile(lat, 50),
+		"latency_p99", percentile(lat, 99),
+		"latency_max", percentile(lat, 100),
 		"instance_a", l.perInstance("a"),
 		"instance_b", l.perInstance("b"),
 		"publish_time", publishTime,
