@@ -65,8 +65,8 @@ func (l *ledger) ack(idString string, seq int) {
 }
 
 // effect records that instance had the effect of message id, sent at
-// sentAt.
-func (l *ledger) effect(idString, instance string, sentAt int64) {
+// sentAt, and reports whether it was the message's first.
+func (l *ledger) effect(idString, instance string, sentAt int64) (first bool) {
 	now := time.Now()
 	id := ledgerKey(idString)
 	l.mu.Lock()
@@ -75,10 +75,12 @@ func (l *ledger) effect(idString, instance string, sentAt int64) {
 	if _, acked := l.acked[id]; acked && l.effects[id] == 1 {
 		l.both++
 	}
-	if l.effects[id] == 1 && sentAt != 0 {
+	first = l.effects[id] == 1
+	if first && sentAt != 0 {
 		l.latency = append(l.latency, now.Sub(time.Unix(0, sentAt)))
 	}
 	l.mu.Unlock()
+	return first
 }
 
 // ledgerCounts are a ledger's figures at one moment.
