@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -136,8 +135,8 @@ func formatValue(v any) string {
 	}
 }
 
-// percentile returns the p-th percentile (0 < p <= 100) of ds, or 0 for
-// none. It sorts ds.
+// percentile returns the p-th percentile (0 <= p <= 100; 0 gives the
+// smallest) of ds, or 0 for none. It sorts ds.
 func percentile(ds []time.Duration, p float64) time.Duration {
 	if len(ds) == 0 {
 		return 0
@@ -147,8 +146,8 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return ds[min(max(i, 0), len(ds)-1)]
 }
 
-// waitUntil polls cond every 20ms until it holds or d has passed; then it
-// fails the test with msg and the figures what returns.
+// waitUntil polls cond every 20ms until it holds, or fails the test after
+// d with what went wrong, as what describes it.
 func waitUntil(t *testing.T, d time.Duration, cond func() bool, what func() string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -192,17 +191,4 @@ func deadLetterCount(t *testing.T, b *bus.Bus) int {
 	dls, err := b.DeadLetters(ctx)
 	require.NoError(t, err)
 	return len(dls)
-}
-
-// onceFlag runs a fault once, from whichever goroutine gets there first.
-type onceFlag struct {
-	once sync.Once
-	at   time.Time
-}
-
-func (o *onceFlag) do(f func()) {
-	o.once.Do(func() {
-		o.at = time.Now()
-		f()
-	})
 }
