@@ -13,6 +13,13 @@
 //	defer srv.Shutdown()
 //	b, err := bus.Connect(ctx, srv.ClientURL(), bus.WithSource("accounts"))
 //
+// StartCluster starts an N-node JetStream cluster on loopback, with a name,
+// storage directory and fixed ports per node, so that tests can stop, crash
+// and restart nodes and watch streams fail over (see the reliability suite):
+//
+//	c, err := embedded.StartCluster(ctx, 3)
+//	b, err := bus.Connect(ctx, c.ClientURLs(), bus.WithReplicas(3))
+//
 // The server's own log goes to the *slog.Logger given with WithLogger, and
 // nowhere otherwise.
 //
