@@ -32,10 +32,12 @@ func (s *Subscription) worker() {
 // process takes one message from delivery to acknowledgement.
 func (s *Subscription) process(q queued, raw *nats.Msg) {
 	msg := q.msg
-	d := &Delivery{Subject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1, MaxDeliver: s.cfg.maxDeliver}
-	if meta, err := msg.Metadata(); err == nil {
-		d.Attempt = int(meta.NumDelivered)
-		d.StreamSequence = meta.Sequence.Stream
+	hc := &handlerContext{parent: s.ctx}
+	d := &hc.delivery
+	*d = Delivery{Subject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1, MaxDeliver: s.cfg.maxDeliver}
+	if pos, ok := parseAckReply(msg.Reply()); ok {
+		d.Attempt = int(pos.delivered)
+		d.StreamSequence = pos.streamSeq
 	}
 	raw.Subject, raw.Header, raw.Data = msg.Subject(), msg.Headers(), msg.Data()
 	env, err := envelope.Read(raw)
@@ -48,12 +50,12 @@ func (s *Subscription) process(q queued, raw *nats.Msg) {
 		s.deadLetter(msg, d, err)
 		return
 	}
-	s.settle(msg, d, s.run(d, q))
+	s.settle(msg, d, s.run(hc, q))
 }
 
 // run calls the middleware chain and handler under the handler deadline,
 // keeping the message alive while a long handler works.
-func (s *Subscription) run(d *Delivery, q queued) (err error) {
+func (s *Subscription) run(ctx *handlerContext, q queued) (err error) {
 	// The deadline counts from when the server may have delivered the
 	// message. A message that waited long for a worker is first marked in
 	// progress (one publish, no round trip), which restarts the server's
@@ -63,14 +65,15 @@ func (s *Subscription) run(d *Delivery, q queued) (err error) {
 		_ = q.msg.InProgress()
 		start = now
 	}
-	ctx, cancel := context.WithDeadline(context.WithValue(s.ctx, deliveryKey{}, d), start.Add(s.cfg.handlerTimeout))
-	defer cancel()
+	ctx.setDeadline(start.Add(s.cfg.handlerTimeout))
+	defer ctx.finish()
 	if s.cfg.handlerTimeout > s.cfg.ackWait {
 		stop := s.keepAlive(q.msg)
 		defer stop()
 	}
 	// Middleware may panic too; the handler's own panics were already
 	// turned into errors inside the chain, so middleware saw them.
+	d := &ctx.delivery
 	defer recoverPanic(&err, d)
 	return s.handler(ctx, d)
 }
