@@ -39,7 +39,12 @@ func (f *Future) Wait(ctx context.Context) (Receipt, error) {
 	// The nats.go future delivers its outcome once; one goroutine reads it
 	// and publishes it to every waiter. It ends when the outcome arrives,
 	// which the bus's async acknowledgement timeout guarantees.
-	f.once.Do(func() { go f.resolve() })
+	// done is made here rather than with the Future: most futures are
+	// settled by Flush and never waited on, so they never need it.
+	f.once.Do(func() {
+		f.done = make(chan struct{})
+		go f.resolve()
+	})
 	select {
 	case <-f.done:
 		return f.receipt, f.err
@@ -85,7 +90,7 @@ func (b *Bus) publishAsync(ctx context.Context, k topic.Kind, n topic.Name, data
 	for {
 		f, err := b.js.PublishMsgAsync(msg)
 		if err == nil {
-			return &Future{id: id, f: f, done: make(chan struct{})}, nil
+			return &Future{id: id, f: f}, nil
 		}
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 			return nil, publishError(n, err)

@@ -96,10 +96,7 @@ func (b *Bus) prepare(ctx context.Context, k topic.Kind, n topic.Name, data any,
 	if err != nil {
 		return nil, nil, "", err
 	}
-	var pc publishConfig
-	for _, o := range opts {
-		o(&pc)
-	}
+	pc := applyPublishOptions(opts)
 	body, err := b.cfg.codec.Marshal(data)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("choreo/bus: encoding %s payload: %w", n, err)
@@ -122,6 +119,20 @@ func (b *Bus) prepare(ctx context.Context, k topic.Kind, n topic.Name, data any,
 		return nil, nil, "", fmt.Errorf("choreo/bus: %s: %w", n, err)
 	}
 	return msg, r, env.ID, nil
+}
+
+// applyPublishOptions returns the options' config by value. The config
+// escapes to the heap when options are applied to it (they are opaque
+// functions), so the common call without options skips that allocation.
+func applyPublishOptions(opts []PublishOption) publishConfig {
+	if len(opts) == 0 {
+		return publishConfig{}
+	}
+	pc := new(publishConfig)
+	for _, o := range opts {
+		o(pc)
+	}
+	return *pc
 }
 
 func publishError(n topic.Name, err error) error {
