@@ -132,3 +132,34 @@ func rawStream(b *testing.B) jetstream.JetStream {
 	}
 	return js
 }
+
+// BenchmarkConsume measures the delivery path alone: b.N events are stored
+// first, then one subscriber (concurrency 16, prefetch 512, as the README
+// recommends for fast handlers) drains them.
+func BenchmarkConsume(b *testing.B) {
+	bb := bustest.New(b)
+	ctx := context.Background()
+	for i := range b.N {
+		if _, err := bus.PublishAsync(ctx, bb, benchEvt, payload(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := bb.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var handled atomic.Int64
+	done := make(chan struct{})
+	n := int64(b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	_, err := bus.Subscribe(bb, benchEvt, "bench", func(context.Context, *bus.Message[benchPayload]) error {
+		if handled.Add(1) == n {
+			close(done)
+		}
+		return nil
+	}, bus.WithConcurrency(16), bus.WithPrefetch(512))
+	if err != nil {
+		b.Fatal(err)
+	}
+	<-done
+}

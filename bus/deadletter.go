@@ -23,6 +23,13 @@ const (
 	hdrSequence   = "Choreo-Dlq-Sequence"
 	hdrDeliveries = "Choreo-Dlq-Deliveries"
 	hdrFailedAt   = "Choreo-Dlq-Failed-At"
+
+	// hdrRedeliverTo marks a redelivered dead letter with the one consumer
+	// that should handle it; every other group of the topic acks it unseen.
+	// Routing by header rather than by a subject of its own keeps each
+	// consumer on a single filter subject, which the server serves much
+	// more cheaply than a list of them.
+	hdrRedeliverTo = "Choreo-Redeliver-To"
 )
 
 // DeadLetter is a message that its handler group gave up on, with why.
@@ -97,14 +104,11 @@ func (b *Bus) ensureDeadLetterStream(ctx context.Context) error {
 func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Delivery, reason string) error {
 	h := make(nats.Header, len(header)+8)
 	for k, v := range header {
-		if k != jetstream.MsgIDHeader && !strings.HasPrefix(k, "Choreo-Dlq-") {
+		if k != jetstream.MsgIDHeader && k != hdrRedeliverTo && !strings.HasPrefix(k, "Choreo-Dlq-") {
 			h[k] = v
 		}
 	}
 	subject := d.Subject
-	if i := strings.Index(subject, "._redeliver."); i >= 0 {
-		subject = subject[:i]
-	}
 	h.Set(jetstream.MsgIDHeader, "dlq:"+d.Stream+":"+d.Consumer+":"+strconv.FormatUint(d.StreamSequence, 10))
 	h.Set(hdrReason, oneLine(reason))
 	h.Set(hdrConsumer, d.Consumer)
@@ -259,7 +263,8 @@ func (b *Bus) Redeliver(ctx context.Context, dl DeadLetter) error {
 		h[k] = v
 	}
 	h.Set(jetstream.MsgIDHeader, "redeliver:"+b.deadLetterStream()+":"+strconv.FormatUint(dl.Sequence, 10))
-	msg := &nats.Msg{Subject: redeliverSubject(dl.Subject, dl.Consumer), Header: h, Data: dl.Data}
+	h.Set(hdrRedeliverTo, dl.Consumer)
+	msg := &nats.Msg{Subject: dl.Subject, Header: h, Data: dl.Data}
 	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("choreo/bus: redelivering dead letter %d: %w", dl.Sequence, err)
 	}

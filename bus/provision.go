@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -247,7 +248,8 @@ func ensureConsumer(ctx context.Context, b *Bus, stream string, want jetstream.C
 	b.cfg.logger.Warn("choreo: consumer settings updated to match this subscription",
 		"consumer", want.Durable, "stream", stream,
 		"max_deliver", fmt.Sprintf("%d -> %d", have.MaxDeliver, want.MaxDeliver),
-		"ack_wait", fmt.Sprintf("%s -> %s", have.AckWait, want.AckWait))
+		"ack_wait", fmt.Sprintf("%s -> %s", have.AckWait, want.AckWait),
+		"filter_subjects", fmt.Sprintf("%v -> %v", filterSubjects(have), filterSubjects(want)))
 	return c, nil
 }
 
@@ -261,16 +263,20 @@ func resumes(have, want jetstream.ConsumerConfig) bool {
 
 func sameConsumer(have, want jetstream.ConsumerConfig) bool {
 	if have.MaxDeliver != want.MaxDeliver || have.AckWait != want.AckWait ||
-		have.MaxAckPending != want.MaxAckPending || have.Replicas != want.Replicas ||
-		len(have.FilterSubjects) != len(want.FilterSubjects) {
+		have.MaxAckPending != want.MaxAckPending || have.Replicas != want.Replicas {
 		return false
 	}
-	for i := range want.FilterSubjects {
-		if have.FilterSubjects[i] != want.FilterSubjects[i] {
-			return false
-		}
+	return slices.Equal(filterSubjects(have), filterSubjects(want))
+}
+
+// filterSubjects lists a consumer's filters whichever field holds them (a
+// consumer made by an older choreo had two: the topic and a redelivery
+// subject; updating it to one is allowed).
+func filterSubjects(c jetstream.ConsumerConfig) []string {
+	if c.FilterSubject != "" {
+		return append([]string{c.FilterSubject}, c.FilterSubjects...)
 	}
-	return true
+	return c.FilterSubjects
 }
 
 // consumerError explains the server's refusal in the terms of choreo.

@@ -179,13 +179,25 @@ func TestRedeliverBringsDeadLetterBackToItsGroupOnly(t *testing.T) {
 	fail.Unlock()
 	require.NoError(t, b.Redeliver(ctx, dls[0]))
 	eventually(t, 5*time.Second, func() bool { return flaky.len() == 2 }, "redelivered message not handled")
-	time.Sleep(300 * time.Millisecond)
-	require.Equal(t, 1, other.len(), "the other group must not see the redelivery")
+	// The copy is on the topic's own subject (each consumer keeps a single
+	// filter): the other group receives it too and must ack it unhandled.
+	js := b.JetStream()
+	eventually(t, 5*time.Second, func() bool {
+		info, err := js.Consumer(ctx, "EVT_user", "other__v1_user_signedup")
+		return err == nil && info.CachedInfo().AckFloor.Stream == r.Sequence+1 && info.CachedInfo().NumAckPending == 0
+	}, "the other group did not ack the redelivered copy")
+	require.Equal(t, 1, other.len(), "the other group must not handle the redelivery")
+	for _, group := range []string{"flaky", "other"} {
+		c, err := js.Consumer(ctx, "EVT_user", group+"__v1_user_signedup")
+		require.NoError(t, err)
+		cfg := c.CachedInfo().Config
+		require.Equal(t, "evt.v1.user.signedup", cfg.FilterSubject, "a consumer filters on its topic alone")
+		require.Empty(t, cfg.FilterSubjects)
+	}
 
 	left, err := b.DeadLetters(ctx)
 	require.NoError(t, err)
 	require.Empty(t, left, "Redeliver must remove the dead letter")
-	_ = r
 }
 
 func TestUndecodableMessagesAreDeadLetteredWhileGoodOnesFlow(t *testing.T) {

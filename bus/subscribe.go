@@ -177,10 +177,3 @@ func subscribeTyped[T any](b *Bus, k topic.Kind, n topic.Name, group string, h H
 func consumerName(group string, n topic.Name) string {
 	return group + "__" + strings.ReplaceAll(n.String(), ".", "_")
 }
-
-// redeliverSubject is where Redeliver puts a dead letter back for one
-// consumer only. "_redeliver" cannot occur in a topic name, so it never
-// collides with a real topic, and it stays inside the topic's stream.
-func redeliverSubject(subject, consumer string) string {
-	return subject + "._redeliver." + consumer
-}

@@ -125,15 +125,15 @@ func (b *Bus) subscribe(k topic.Kind, n topic.Name, group string, decode func(*D
 // when not zero, starts a recreated consumer after that stream sequence.
 func (s *Subscription) consumerConfig(resumeAfter uint64) jetstream.ConsumerConfig {
 	cc := jetstream.ConsumerConfig{
-		Durable:        s.consumer,
-		Description:    "choreo " + s.kind.String() + " " + s.name.String(),
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        s.cfg.ackWait,
-		MaxDeliver:     s.cfg.maxDeliver,
-		MaxAckPending:  max(1000, 2*s.cfg.prefetch),
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		FilterSubjects: []string{s.subject, redeliverSubject(s.subject, s.consumer)},
-		Replicas:       s.b.cfg.replicas,
+		Durable:       s.consumer,
+		Description:   "choreo " + s.kind.String() + " " + s.name.String(),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       s.cfg.ackWait,
+		MaxDeliver:    s.cfg.maxDeliver,
+		MaxAckPending: max(1000, 2*s.cfg.prefetch),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubject: s.subject,
+		Replicas:      s.b.cfg.replicas,
 	}
 	switch {
 	case resumeAfter > 0:

@@ -32,6 +32,13 @@ func (s *Subscription) worker() {
 // process takes one message from delivery to acknowledgement.
 func (s *Subscription) process(q queued, raw *nats.Msg) {
 	msg := q.msg
+	if to := msg.Headers()[hdrRedeliverTo]; len(to) > 0 && to[0] != s.consumer {
+		// A dead letter put back for another group of this topic. This
+		// group has the original (handled, or still to come), so the copy
+		// is not for it.
+		_ = msg.Ack()
+		return
+	}
 	hc := &handlerContext{parent: s.ctx}
 	d := &hc.delivery
 	*d = Delivery{Subject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1, MaxDeliver: s.cfg.maxDeliver}
