@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // ErrMalformed is matched (with errors.Is) by every error that reports a
@@ -55,16 +53,6 @@ type Envelope struct {
 	// Data is the event payload, encoded as DataContentType says. Read
 	// returns the message's own payload slice, not a copy.
 	Data []byte
-}
-
-// NewID returns a new UUIDv7 string (RFC 9562) for Envelope.ID. The first 48
-// bits are the Unix time in milliseconds and the next 12 a sub-millisecond
-// counter, so IDs made by one process sort in creation order, as strings
-// too. Safe for concurrent use.
-func NewID() string {
-	// Since Go 1.24 crypto/rand never fails (it crashes the program
-	// instead), so NewV7 has no error left to return in practice.
-	return uuid.Must(uuid.NewV7()).String()
 }
 
 // Attribute names (CloudEvents 1.0 core plus the two choreo extensions that

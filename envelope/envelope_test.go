@@ -3,6 +3,7 @@ package envelope_test
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,4 +204,35 @@ func TestNewID(t *testing.T) {
 	sec, nsec := u.Time().UnixTime()
 	assert.WithinRange(t, time.Unix(sec, nsec), before, time.Now().Add(time.Millisecond),
 		"the id carries its creation time")
+}
+
+// IDs from many goroutines at once are unique, and each goroutine's sort
+// in its own order; the random tail differs from id to id.
+func TestNewIDConcurrent(t *testing.T) {
+	t.Parallel()
+	const goroutines, each = 8, 5_000
+	ids := make([][]string, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for range each {
+				ids[g] = append(ids[g], envelope.NewID())
+			}
+		})
+	}
+	wg.Wait()
+	seen := make(map[string]struct{}, goroutines*each)
+	tails := make(map[string]struct{}, goroutines*each)
+	for _, list := range ids {
+		for i, id := range list {
+			_, dup := seen[id]
+			require.False(t, dup, "duplicate id %s", id)
+			seen[id] = struct{}{}
+			tails[id[19:]] = struct{}{}
+			if i > 0 {
+				require.Greater(t, id, list[i-1], "one goroutine's ids must sort in creation order")
+			}
+		}
+	}
+	require.Len(t, tails, goroutines*each, "the random part repeated")
 }
