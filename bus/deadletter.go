@@ -242,6 +242,10 @@ func decodeDeadLetter(m jetstream.Msg, seq uint64, dlqStream string) DeadLetter 
 // up on it (and no other group), with a new Nats-Msg-Id and the same ce-id,
 // and then removes it from the dead-letter stream. Redelivering the same
 // dead letter twice within the duplicate window delivers it once.
+//
+// The copy is stored on the topic's own subject with a Choreo-Redeliver-To
+// header naming the group's consumer; the topic's other groups receive it
+// too and acknowledge it without calling their handlers.
 func (b *Bus) Redeliver(ctx context.Context, dl DeadLetter) error {
 	if err := b.enterBeforeClose(); err != nil {
 		return err
