@@ -28,9 +28,10 @@ type handlerContext struct {
 
 	// materialized is the timer-backed context, once Done was called.
 	materialized atomic.Pointer[context.Context]
-	mu           sync.Mutex // guards cancel and finished, and making materialized
+	mu           sync.Mutex // guards the fields below, and making materialized
 	cancel       context.CancelFunc
 	finished     bool
+	err          error // the first non-nil Err, returned from then on
 }
 
 // setDeadline sets the handler deadline before the handler starts,
@@ -49,24 +50,26 @@ func (h *handlerContext) Deadline() (time.Time, bool) { return h.deadline, true 
 func (h *handlerContext) Done() <-chan struct{} { return h.materialize().Done() }
 
 // Err implements context.Context without making the timer unless Done was
-// already called.
+// already called. The first error it returns is kept, so a deadline that
+// passed stays DeadlineExceeded when the parent is cancelled afterwards,
+// as with WithDeadline.
 func (h *handlerContext) Err() error {
-	if m := h.materialized.Load(); m != nil {
-		return (*m).Err()
-	}
 	h.mu.Lock()
-	finished := h.finished
-	h.mu.Unlock()
-	switch {
-	case finished:
-		// Keep Err and a later Done consistent: materialize closes Done.
-		return h.materialize().Err()
-	case h.parent.Err() != nil:
-		return h.parent.Err()
-	case !time.Now().Before(h.deadline):
-		return context.DeadlineExceeded
+	defer h.mu.Unlock()
+	if h.err != nil {
+		return h.err
 	}
-	return nil
+	var err error
+	switch m := h.materialized.Load(); {
+	case m != nil:
+		err = (*m).Err()
+	case h.parent.Err() != nil:
+		err = h.parent.Err()
+	case !time.Now().Before(h.deadline):
+		err = context.DeadlineExceeded
+	}
+	h.err = err
+	return err
 }
 
 // Value implements context.Context: the Delivery, then whatever the
@@ -109,6 +112,17 @@ func (h *handlerContext) materialize() context.Context {
 func (h *handlerContext) finish() {
 	h.mu.Lock()
 	h.finished = true
+	if h.err == nil && h.materialized.Load() == nil {
+		// Settle Err now, as the timer-backed context would have.
+		switch {
+		case h.parent.Err() != nil:
+			h.err = h.parent.Err()
+		case !time.Now().Before(h.deadline):
+			h.err = context.DeadlineExceeded
+		default:
+			h.err = context.Canceled
+		}
+	}
 	cancel := h.cancel
 	h.mu.Unlock()
 	if cancel != nil {

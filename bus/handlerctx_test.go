@@ -164,3 +164,35 @@ func BenchmarkHandlerContext(b *testing.B) {
 		}
 	})
 }
+
+// Once Err has said DeadlineExceeded it keeps saying so, also when the
+// parent is cancelled afterwards and whether or not Done was asked for.
+func TestHandlerContextErrIsStable(t *testing.T) {
+	for _, doneAfter := range []bool{false, true} {
+		parent, cancel := context.WithCancel(context.Background())
+		h := newTestHandlerContext(parent, time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+		if err := h.Err(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Err = %v past the deadline", err)
+		}
+		cancel()
+		if doneAfter {
+			<-h.Done()
+		}
+		if err := h.Err(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("doneAfter=%v: Err changed to %v after the parent was cancelled", doneAfter, err)
+		}
+		h.finish()
+		if err := h.Err(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("doneAfter=%v: Err changed to %v after finish", doneAfter, err)
+		}
+	}
+	// A deadline that passed while the handler ran, never looked at.
+	h := newTestHandlerContext(context.Background(), time.Millisecond)
+	time.Sleep(5 * time.Millisecond)
+	h.finish()
+	if err := h.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Err = %v after finish past the deadline, want DeadlineExceeded", err)
+	}
+	<-h.Done()
+}
