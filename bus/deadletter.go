@@ -108,7 +108,7 @@ func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Deli
 			h[k] = v
 		}
 	}
-	subject := d.Subject
+	subject := topicSubject(d.Subject) // a message an older choreo redelivered
 	h.Set(jetstream.MsgIDHeader, "dlq:"+d.Stream+":"+d.Consumer+":"+strconv.FormatUint(d.StreamSequence, 10))
 	h.Set(hdrReason, oneLine(reason))
 	h.Set(hdrConsumer, d.Consumer)

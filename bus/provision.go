@@ -241,6 +241,9 @@ func ensureConsumer(ctx context.Context, b *Bus, stream string, want jetstream.C
 	if sameConsumer(have, want) {
 		return c, nil
 	}
+	if err := b.upgradeLegacyConsumer(ctx, stream, have, want); err != nil {
+		return nil, err
+	}
 	c, err = b.js.UpdateConsumer(ctx, stream, want)
 	if err != nil {
 		return nil, fmt.Errorf("%w: consumer %s on %s: %v", ErrIncompatible, want.Durable, stream, err)
