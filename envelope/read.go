@@ -44,8 +44,8 @@ func Read(m *nats.Msg) (*Envelope, error) {
 
 	var raw rawHeaders
 	var extensionBuf [4]rawExtension
-	extensions, ok := []rawExtension(nil), false
-	if extensions, ok = raw.collectExact(m.Header, extensionBuf[:0]); !ok {
+	extensions, ok := raw.collectExact(m.Header, extensionBuf[:0])
+	if !ok {
 		raw = rawHeaders{}
 		extensions = raw.collect(m.Header, extensionBuf[:0])
 	}
@@ -146,12 +146,7 @@ func (r *rawHeaders) collect(h nats.Header, exts []rawExtension) []rawExtension 
 		}
 		name := lowerASCII(k[len(hdrPrefix):])
 		if slot := slotOf(name); slot >= 0 {
-			bit := uint16(1) << slot
-			if r.present&bit != 0 || len(vs) > 1 {
-				r.repeated |= bit
-			}
-			r.present |= bit
-			r.values[slot] = vs[0]
+			r.setSlot(slot, vs)
 			continue
 		}
 		exts = append(exts, rawExtension{name: name, values: vs})
@@ -159,12 +154,13 @@ func (r *rawHeaders) collect(h nats.Header, exts []rawExtension) []rawExtension 
 	return exts
 }
 
-// exactNames are the header names of the slots as choreo writes them.
+// The traceparent extension, which choreo writes itself.
 const (
 	extTraceParent = "traceparent"
 	hdrTraceParent = hdrPrefix + extTraceParent
 )
 
+// exactNames are the header names of the slots as choreo writes them.
 var exactNames = [slotCount]string{
 	hdrSpecVersion, hdrID, hdrSource, hdrType, hdrSubject, hdrTime,
 	hdrDataContentType, hdrDataSchema, hdrCorrelationID, hdrCausationID,
@@ -195,17 +191,22 @@ func (r *rawHeaders) collectExact(h nats.Header, exts []rawExtension) ([]rawExte
 			continue
 		}
 		known++
-		if len(vs) == 0 {
-			continue
+		if len(vs) > 0 {
+			r.setSlot(slot, vs)
 		}
-		bit := uint16(1) << slot
-		if len(vs) > 1 {
-			r.repeated |= bit
-		}
-		r.present |= bit
-		r.values[slot] = vs[0]
 	}
 	return exts, known == len(h)
+}
+
+// setSlot records a header's non-empty values for an attribute slot,
+// marking the slot repeated when it was already seen or has several.
+func (r *rawHeaders) setSlot(slot int, vs []string) {
+	bit := uint16(1) << slot
+	if r.present&bit != 0 || len(vs) > 1 {
+		r.repeated |= bit
+	}
+	r.present |= bit
+	r.values[slot] = vs[0]
 }
 
 // lowerASCII lower-cases s, allocating only when s has an upper-case letter
