@@ -108,11 +108,10 @@ func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Deli
 			h[k] = v
 		}
 	}
-	subject := topicSubject(d.Subject) // a message an older choreo redelivered
 	h.Set(jetstream.MsgIDHeader, "dlq:"+d.Stream+":"+d.Consumer+":"+strconv.FormatUint(d.StreamSequence, 10))
 	h.Set(hdrReason, oneLine(reason))
 	h.Set(hdrConsumer, d.Consumer)
-	h.Set(hdrSubject, subject)
+	h.Set(hdrSubject, d.Subject)
 	h.Set(hdrStream, d.Stream)
 	h.Set(hdrSequence, strconv.FormatUint(d.StreamSequence, 10))
 	h.Set(hdrDeliveries, strconv.Itoa(d.Attempt))

@@ -163,7 +163,7 @@ func ensureStream(ctx context.Context, b *Bus, want jetstream.StreamConfig) erro
 		return fmt.Errorf("%w: stream %s has storage %s, choreo needs %s; delete the stream or use another namespace",
 			ErrIncompatible, want.Name, have.Storage, want.Storage)
 	}
-	if !contains(have.Subjects, want.Subjects[0]) {
+	if !slices.Contains(have.Subjects, want.Subjects[0]) {
 		return fmt.Errorf("%w: stream %s listens on %v, not on %s; it was not made by choreo, rename it or use another namespace",
 			ErrIncompatible, want.Name, have.Subjects, want.Subjects[0])
 	}
@@ -241,9 +241,6 @@ func ensureConsumer(ctx context.Context, b *Bus, stream string, want jetstream.C
 	if sameConsumer(have, want) {
 		return c, nil
 	}
-	if err := b.upgradeLegacyConsumer(ctx, stream, have, want); err != nil {
-		return nil, err
-	}
 	c, err = b.js.UpdateConsumer(ctx, stream, want)
 	if err != nil {
 		return nil, fmt.Errorf("%w: consumer %s on %s: %v", ErrIncompatible, want.Durable, stream, err)
@@ -272,9 +269,7 @@ func sameConsumer(have, want jetstream.ConsumerConfig) bool {
 	return slices.Equal(filterSubjects(have), filterSubjects(want))
 }
 
-// filterSubjects lists a consumer's filters whichever field holds them (a
-// consumer made by an older choreo had two: the topic and a redelivery
-// subject; updating it to one is allowed).
+// filterSubjects lists a consumer's filters whichever field holds them.
 func filterSubjects(c jetstream.ConsumerConfig) []string {
 	if c.FilterSubject != "" {
 		return append([]string{c.FilterSubject}, c.FilterSubjects...)
@@ -298,12 +293,3 @@ const (
 	errCodeWQMultipleUnfiltered jetstream.ErrorCode = 10099
 	errCodeWQNotUnique          jetstream.ErrorCode = 10100
 )
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
