@@ -88,7 +88,7 @@ func (s *choreoSystem) Subscribe(ctx context.Context, concurrency int, handle fu
 		}
 		opts = append(opts, bus.Use(idempotency.Middleware(store)))
 	}
-	_, err = bus.Subscribe(s.sub, benchRecorded, "bench", func(_ context.Context, m *bus.Message[Payload]) error {
+	_, err = bus.Subscribe(ctx, s.sub, benchRecorded, "bench", func(_ context.Context, m *bus.Message[Payload]) error {
 		handle(&m.Data)
 		return nil
 	}, opts...)

@@ -24,7 +24,7 @@ func TestQueuedMessageIsNotHandledTwice(t *testing.T) {
 	ctx := ctxT(t)
 	var mu sync.Mutex
 	runs := map[int][]int{} // N -> attempts seen
-	_, err := bus.HandleCommand(b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
+	_, err := bus.HandleCommand(ctx, b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
 		mu.Lock()
 		runs[m.Data.N] = append(runs[m.Data.N], m.Attempt)
 		mu.Unlock()

@@ -34,32 +34,33 @@ type maxDeliveriesAdvisory struct {
 
 // deadLetterState owns the advisory converter of one bus.
 type deadLetterState struct {
-	once sync.Once
-	mu   sync.Mutex
-	cc   jetstream.ConsumeContext
+	mu      sync.Mutex
+	cc      jetstream.ConsumeContext
+	stopped bool
 }
 
-// start begins converting advisories, once per bus. Failures are logged,
-// not returned: the explicit dead-letter path works without it.
-func (s *deadLetterState) start(b *Bus) {
-	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		cc, err := b.startAdvisoryConverter(ctx)
-		if err != nil {
-			b.cfg.logger.Warn("choreo: not capturing max-deliveries advisories; messages whose handler crashed on the last attempt will not show in DeadLetters", "error", err)
-			return
-		}
-		s.mu.Lock()
-		s.cc = cc
-		s.mu.Unlock()
-	})
+// start begins converting advisories, once per bus, within ctx (the set-up
+// of the subscription that asks for it). A failure is logged, not
+// returned: the explicit dead-letter path works without the converter, and
+// the next subscription tries again.
+func (s *deadLetterState) start(ctx context.Context, b *Bus) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cc != nil || s.stopped {
+		return
+	}
+	cc, err := b.startAdvisoryConverter(ctx)
+	if err != nil {
+		b.cfg.logger.Warn("choreo: not capturing max-deliveries advisories yet; the next subscription tries again. Until then a message whose handler crashed on its last attempt does not show in DeadLetters", "error", err)
+		return
+	}
+	s.cc = cc
 }
 
 // stop ends the converter, waiting for it at most until ctx is done.
 func (s *deadLetterState) stop(ctx context.Context) {
-	s.once.Do(func() {}) // no start after stop
 	s.mu.Lock()
+	s.stopped = true // no start after stop
 	cc := s.cc
 	s.mu.Unlock()
 	if cc == nil {

@@ -94,7 +94,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	var handled atomic.Int64
 	done := make(chan struct{})
 	n := int64(b.N)
-	_, err := bus.Subscribe(bb, benchEvt, "bench", func(context.Context, *bus.Message[benchPayload]) error {
+	_, err := bus.Subscribe(ctx, bb, benchEvt, "bench", func(context.Context, *bus.Message[benchPayload]) error {
 		if handled.Add(1) == n {
 			close(done)
 		}
@@ -153,13 +153,14 @@ func backlog(b *testing.B) *bus.Bus {
 // first, then one subscriber (concurrency 16, prefetch 512, as the README
 // recommends for fast handlers) drains them.
 func BenchmarkConsume(b *testing.B) {
+	ctx := b.Context()
 	bb := backlog(b)
 	var handled atomic.Int64
 	done := make(chan struct{})
 	n := int64(b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
-	_, err := bus.Subscribe(bb, benchEvt, "bench", func(context.Context, *bus.Message[benchPayload]) error {
+	_, err := bus.Subscribe(ctx, bb, benchEvt, "bench", func(context.Context, *bus.Message[benchPayload]) error {
 		if handled.Add(1) == n {
 			close(done)
 		}

@@ -27,7 +27,7 @@ func TestHandlerInFlightCanPublishDuringClose(t *testing.T) {
 	require.NoError(t, err)
 	started := make(chan struct{})
 	publishErr := make(chan error, 1)
-	_, err = bus.HandleCommand(b, signupCmd, func(ctx context.Context, m *bus.Message[signup]) error {
+	_, err = bus.HandleCommand(ctx, b, signupCmd, func(ctx context.Context, m *bus.Message[signup]) error {
 		if m.Attempt > 1 {
 			return nil
 		}
@@ -75,7 +75,7 @@ func TestSubscribeRacingCloseIsNotLeftRunning(t *testing.T) {
 	}
 	subscribed := make(chan result, 1)
 	go func() {
-		sub, err := bus.Subscribe(b, signedUpEvt, "late", func(context.Context, *bus.Message[signedUp]) error {
+		sub, err := bus.Subscribe(ctx, b, signedUpEvt, "late", func(context.Context, *bus.Message[signedUp]) error {
 			handled.Add(1)
 			return nil
 		}, bus.Use(hold))

@@ -25,7 +25,7 @@ func TestCustomCodecEncodesAndDecodes(t *testing.T) {
 	b := bustest.New(t, bus.WithCodec(upperJSON{}))
 	ctx := ctxT(t)
 	got := make(chan *bus.Message[signedUp], 1)
-	_, err := bus.Subscribe(b, signedUpEvt, "g", func(_ context.Context, m *bus.Message[signedUp]) error {
+	_, err := bus.Subscribe(ctx, b, signedUpEvt, "g", func(_ context.Context, m *bus.Message[signedUp]) error {
 		got <- m
 		return nil
 	})

@@ -24,7 +24,7 @@ func TestCloseDuringOutageHonoursCtx(t *testing.T) {
 	require.NoError(t, err)
 	b, err := bus.Connect(ctx, srv.ClientURL(), bus.WithSource("outage"))
 	require.NoError(t, err)
-	_, err = bus.Subscribe(b, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error { return nil })
+	_, err = bus.Subscribe(ctx, b, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error { return nil })
 	require.NoError(t, err)
 	srv.Shutdown()
 	time.Sleep(200 * time.Millisecond)

@@ -14,20 +14,20 @@ import (
 )
 
 func TestCommandsAreSharedAndHandledOnce(t *testing.T) {
+	ctx := ctxT(t)
 	t.Parallel()
 	srv := bustest.NewServer(t)
 	a := bustest.Connect(t, srv, bus.WithSource("accounts"))
 	b := bustest.Connect(t, srv, bus.WithSource("accounts"))
 	c := newCounter()
 	for name, inst := range map[string]*bus.Bus{"a": a, "b": b} {
-		_, err := bus.HandleCommand(inst, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
+		_, err := bus.HandleCommand(ctx, inst, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
 			c.add(m.Data.N, name)
 			return nil
 		}, bus.WithConcurrency(4))
 		require.NoError(t, err)
 	}
 	sender := bustest.Connect(t, srv, bus.WithSource("web"))
-	ctx := ctxT(t)
 	const n = 200
 	for i := range n {
 		r, err := bus.Send(ctx, sender, signupCmd, signup{Email: "u@example.com", N: i})
@@ -43,40 +43,41 @@ func TestCommandsAreSharedAndHandledOnce(t *testing.T) {
 }
 
 func TestSecondServiceCannotHandleSameCommand(t *testing.T) {
+	ctx := t.Context()
 	t.Parallel()
 	srv := bustest.NewServer(t)
 	a := bustest.Connect(t, srv, bus.WithSource("accounts"))
 	other := bustest.Connect(t, srv, bus.WithSource("billing"))
 	noop := func(context.Context, *bus.Message[signup]) error { return nil }
-	_, err := bus.HandleCommand(a, signupCmd, noop)
+	_, err := bus.HandleCommand(ctx, a, signupCmd, noop)
 	require.NoError(t, err)
-	_, err = bus.HandleCommand(other, signupCmd, noop)
+	_, err = bus.HandleCommand(ctx, other, signupCmd, noop)
 	require.ErrorIs(t, err, bus.ErrIncompatible)
 	require.Contains(t, err.Error(), "exactly one handler group")
 }
 
 func TestEventsFanOutToGroupsAndShareWithinGroup(t *testing.T) {
+	ctx := ctxT(t)
 	t.Parallel()
 	srv := bustest.NewServer(t)
 	email, metrics := newCounter(), newCounter()
 	for i := range 2 {
 		inst := bustest.Connect(t, srv, bus.WithSource(fmt.Sprintf("email-%d", i)))
 		who := fmt.Sprint(i)
-		_, err := bus.Subscribe(inst, signedUpEvt, "email", func(_ context.Context, m *bus.Message[signedUp]) error {
+		_, err := bus.Subscribe(ctx, inst, signedUpEvt, "email", func(_ context.Context, m *bus.Message[signedUp]) error {
 			email.add(m.Data.N, who)
 			return nil
 		}, bus.WithConcurrency(2))
 		require.NoError(t, err)
 	}
 	mb := bustest.Connect(t, srv, bus.WithSource("metrics"))
-	_, err := bus.Subscribe(mb, signedUpEvt, "metrics", func(_ context.Context, m *bus.Message[signedUp]) error {
+	_, err := bus.Subscribe(ctx, mb, signedUpEvt, "metrics", func(_ context.Context, m *bus.Message[signedUp]) error {
 		metrics.add(m.Data.N, "m")
 		return nil
 	})
 	require.NoError(t, err)
 
 	pub := bustest.Connect(t, srv, bus.WithSource("accounts"))
-	ctx := ctxT(t)
 	const n = 100
 	for i := range n {
 		_, err := bus.Publish(ctx, pub, signedUpEvt, signedUp{UserID: fmt.Sprint(i), N: i})
@@ -110,7 +111,7 @@ func TestAsyncPublishAndFlush(t *testing.T) {
 	b := bustest.New(t)
 	ctx := ctxT(t)
 	var handled atomic.Int64
-	_, err := bus.Subscribe(b, signedUpEvt, "count", func(context.Context, *bus.Message[signedUp]) error {
+	_, err := bus.Subscribe(ctx, b, signedUpEvt, "count", func(context.Context, *bus.Message[signedUp]) error {
 		handled.Add(1)
 		return nil
 	}, bus.WithConcurrency(8))
@@ -141,7 +142,7 @@ func TestPrefetchDeliversEverythingOnce(t *testing.T) {
 	b := bustest.New(t)
 	ctx := ctxT(t)
 	c := newCounter()
-	_, err := bus.Subscribe(b, signedUpEvt, "fast", func(_ context.Context, m *bus.Message[signedUp]) error {
+	_, err := bus.Subscribe(ctx, b, signedUpEvt, "fast", func(_ context.Context, m *bus.Message[signedUp]) error {
 		c.add(m.Data.N, "x")
 		return nil
 	}, bus.WithConcurrency(4), bus.WithPrefetch(256))

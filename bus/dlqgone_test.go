@@ -21,7 +21,7 @@ func TestDeletedDeadLetterStreamIsProvisionedAgain(t *testing.T) {
 	t.Parallel()
 	b := bustest.New(t)
 	ctx := ctxT(t)
-	_, err := bus.Subscribe(b, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error {
+	_, err := bus.Subscribe(ctx, b, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error {
 		return bus.Permanent(errors.New("broken"))
 	}, bus.WithBackoff(100*time.Millisecond))
 	require.NoError(t, err)

@@ -13,7 +13,7 @@
 //
 //	b, err := bus.Connect(ctx, "nats://localhost:4222", bus.WithSource("accounts"))
 //	...
-//	sub, err := bus.HandleCommand(b, signup, func(ctx context.Context, m *bus.Message[Signup]) error {
+//	sub, err := bus.HandleCommand(ctx, b, signup, func(ctx context.Context, m *bus.Message[Signup]) error {
 //		// ... create the user ...
 //		_, err := bus.Publish(ctx, b, signedUp, SignedUp{UserID: id}) // ctx continues the chain
 //		return err

@@ -65,7 +65,7 @@ func ExampleHandleCommand() {
 	ctx := context.Background()
 
 	done := make(chan string)
-	sub, err := bus.HandleCommand(b, userSignup, func(ctx context.Context, m *bus.Message[Signup]) error {
+	sub, err := bus.HandleCommand(ctx, b, userSignup, func(ctx context.Context, m *bus.Message[Signup]) error {
 		done <- m.Data.Email
 		return nil
 	})
@@ -105,7 +105,7 @@ func ExampleSubscribe() {
 
 	got := make(chan string, 2)
 	for _, group := range []string{"email", "metrics"} {
-		_, err := bus.Subscribe(b, userSignedUp, group, func(ctx context.Context, m *bus.Message[SignedUp]) error {
+		_, err := bus.Subscribe(ctx, b, userSignedUp, group, func(ctx context.Context, m *bus.Message[SignedUp]) error {
 			got <- group
 			return nil
 		})
@@ -127,6 +127,7 @@ func ExampleSubscribe() {
 // (WithMiddleware) outside handler middleware (Use), the first of each list
 // outermost.
 func ExampleMiddleware() {
+	ctx := context.Background()
 	trace := func(name string) bus.Middleware {
 		return func(next bus.HandlerFunc) bus.HandlerFunc {
 			return func(ctx context.Context, d *bus.Delivery) error {
@@ -141,7 +142,7 @@ func ExampleMiddleware() {
 	defer stop()
 
 	done := make(chan struct{})
-	sub, err := bus.HandleCommand(b, userSignup, func(ctx context.Context, m *bus.Message[Signup]) error {
+	sub, err := bus.HandleCommand(ctx, b, userSignup, func(ctx context.Context, m *bus.Message[Signup]) error {
 		fmt.Println("handler")
 		return nil
 	}, bus.Use(trace("handler-1")), bus.Use(func(next bus.HandlerFunc) bus.HandlerFunc {
@@ -178,7 +179,7 @@ func ExamplePermanent() {
 	defer stop()
 	ctx := context.Background()
 
-	_, err := bus.HandleCommand(b, userSignup, func(ctx context.Context, m *bus.Message[Signup]) error {
+	_, err := bus.HandleCommand(ctx, b, userSignup, func(ctx context.Context, m *bus.Message[Signup]) error {
 		return bus.Permanent(errors.New("email is not valid"))
 	})
 	if err != nil {

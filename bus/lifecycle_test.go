@@ -37,7 +37,7 @@ func TestServerRestartMidConsumptionLosesNothing(t *testing.T) {
 	seen := newCounter()
 	var slow atomic.Bool
 	slow.Store(true)
-	_, err = bus.Subscribe(b, signedUpEvt, "sink", func(_ context.Context, m *bus.Message[signedUp]) error {
+	_, err = bus.Subscribe(ctx, b, signedUpEvt, "sink", func(_ context.Context, m *bus.Message[signedUp]) error {
 		if slow.Load() {
 			time.Sleep(2 * time.Millisecond) // keep consumption going while the server dies
 		}
@@ -72,14 +72,14 @@ func TestCorrelationChainAcrossCommandAndEvent(t *testing.T) {
 	ctx := ctxT(t)
 
 	var cmdEnv *envelope.Envelope
-	_, err := bus.HandleCommand(accounts, signupCmd, func(ctx context.Context, m *bus.Message[signup]) error {
+	_, err := bus.HandleCommand(ctx, accounts, signupCmd, func(ctx context.Context, m *bus.Message[signup]) error {
 		cmdEnv = m.Envelope
 		_, err := bus.Publish(ctx, accounts, signedUpEvt, signedUp{UserID: "u1"})
 		return err
 	})
 	require.NoError(t, err)
 	got := make(chan *envelope.Envelope, 1)
-	_, err = bus.Subscribe(email, signedUpEvt, "email", func(_ context.Context, m *bus.Message[signedUp]) error {
+	_, err = bus.Subscribe(ctx, email, signedUpEvt, "email", func(_ context.Context, m *bus.Message[signedUp]) error {
 		got <- m.Envelope
 		return nil
 	})
@@ -113,7 +113,7 @@ func TestCloseWaitsForHandlersAndThenRefusesWork(t *testing.T) {
 	started := make(chan struct{})
 	var finished atomic.Bool
 	var once sync.Once
-	_, err = bus.HandleCommand(b, signupCmd, func(context.Context, *bus.Message[signup]) error {
+	_, err = bus.HandleCommand(ctx, b, signupCmd, func(context.Context, *bus.Message[signup]) error {
 		once.Do(func() { close(started) })
 		time.Sleep(500 * time.Millisecond)
 		finished.Store(true)
@@ -130,7 +130,7 @@ func TestCloseWaitsForHandlersAndThenRefusesWork(t *testing.T) {
 	require.ErrorIs(t, err, bus.ErrClosed)
 	_, err = bus.Send(ctx, b, signupCmd, signup{})
 	require.ErrorIs(t, err, bus.ErrClosed)
-	_, err = bus.Subscribe(b, signedUpEvt, "late", func(context.Context, *bus.Message[signedUp]) error { return nil })
+	_, err = bus.Subscribe(ctx, b, signedUpEvt, "late", func(context.Context, *bus.Message[signedUp]) error { return nil })
 	require.ErrorIs(t, err, bus.ErrClosed)
 	_, err = b.DeadLetters(ctx)
 	require.ErrorIs(t, err, bus.ErrClosed)
@@ -141,7 +141,7 @@ func TestCloseWaitsForHandlersAndThenRefusesWork(t *testing.T) {
 	// does not see it again.
 	again := bustest.Connect(t, srv, bus.WithSource("closer"))
 	var redelivered atomic.Int64
-	_, err = bus.HandleCommand(again, signupCmd, func(context.Context, *bus.Message[signup]) error {
+	_, err = bus.HandleCommand(ctx, again, signupCmd, func(context.Context, *bus.Message[signup]) error {
 		redelivered.Add(1)
 		return nil
 	})
@@ -155,7 +155,7 @@ func TestPanickingHandlerIsRetriedNotFatal(t *testing.T) {
 	b := bustest.New(t)
 	ctx := ctxT(t)
 	var rec attempts
-	_, err := bus.HandleCommand(b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
+	_, err := bus.HandleCommand(ctx, b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
 		rec.add(m.Attempt)
 		if m.Attempt == 1 {
 			panic("nil map somewhere")

@@ -52,6 +52,7 @@ func TestInvalidBusOptions(t *testing.T) {
 func TestInvalidSubscribeOptions(t *testing.T) {
 	t.Parallel()
 	b := bustest.New(t)
+	ctx := t.Context()
 	noop := func(context.Context, *bus.Message[signedUp]) error { return nil }
 	for _, tc := range []struct {
 		name  string
@@ -69,14 +70,14 @@ func TestInvalidSubscribeOptions(t *testing.T) {
 		{"group with dot", "a.b", bus.WithConcurrency(1), "group"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := bus.Subscribe(b, signedUpEvt, tc.group, noop, tc.opt)
+			_, err := bus.Subscribe(ctx, b, signedUpEvt, tc.group, noop, tc.opt)
 			require.ErrorIs(t, err, bus.ErrInvalidOption)
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}
-	_, err := bus.Subscribe[signedUp](b, signedUpEvt, "g", nil)
+	_, err := bus.Subscribe[signedUp](ctx, b, signedUpEvt, "g", nil)
 	require.ErrorIs(t, err, bus.ErrInvalidOption)
-	_, err = bus.HandleCommand(b, signupCmd, func(context.Context, *bus.Message[signup]) error { return nil }, bus.WithDeliverNew())
+	_, err = bus.HandleCommand(ctx, b, signupCmd, func(context.Context, *bus.Message[signup]) error { return nil }, bus.WithDeliverNew())
 	require.ErrorIs(t, err, bus.ErrInvalidOption)
 }
 

@@ -25,7 +25,7 @@ func TestRedeliverOfForeignDeadLetterKeepsOwnDeadLetters(t *testing.T) {
 	for _, ns := range []string{"staging", "prod"} {
 		b := bustest.Connect(t, srv, bus.WithSource("svc"), bus.WithNamespace(ns))
 		buses[ns] = b
-		_, err := bus.Subscribe(b, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error {
+		_, err := bus.Subscribe(ctx, b, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error {
 			return bus.Permanent(errors.New("broken"))
 		})
 		require.NoError(t, err)

@@ -19,7 +19,7 @@ func TestDeletedConsumerIsRecreatedAndConsumptionResumes(t *testing.T) {
 	b := bustest.New(t)
 	ctx := ctxT(t)
 	seen := newCounter()
-	sub, err := bus.Subscribe(b, signedUpEvt, "sink", func(_ context.Context, m *bus.Message[signedUp]) error {
+	sub, err := bus.Subscribe(ctx, b, signedUpEvt, "sink", func(_ context.Context, m *bus.Message[signedUp]) error {
 		seen.add(m.Data.N, "x")
 		return nil
 	})
@@ -48,7 +48,7 @@ func TestCrashOnLastAttemptIsDeadLetteredFromAdvisory(t *testing.T) {
 	// The crashing instance: it takes the message and never answers.
 	crashing := bustest.Connect(t, srv, bus.WithSource("worker"))
 	took := make(chan struct{}, 1)
-	_, err := bus.HandleCommand(crashing, signupCmd, func(ctx context.Context, _ *bus.Message[signup]) error {
+	_, err := bus.HandleCommand(ctx, crashing, signupCmd, func(ctx context.Context, _ *bus.Message[signup]) error {
 		took <- struct{}{}
 		crashing.Conn().Close() // the process dies mid-handler: no ack, no nak
 		<-ctx.Done()
@@ -57,7 +57,7 @@ func TestCrashOnLastAttemptIsDeadLetteredFromAdvisory(t *testing.T) {
 	require.NoError(t, err)
 	// Another service on the same namespace converts advisories.
 	observer := bustest.Connect(t, srv, bus.WithSource("ops"))
-	_, err = bus.Subscribe(observer, signedUpEvt, "ops", func(context.Context, *bus.Message[signedUp]) error { return nil })
+	_, err = bus.Subscribe(ctx, observer, signedUpEvt, "ops", func(context.Context, *bus.Message[signedUp]) error { return nil })
 	require.NoError(t, err)
 
 	sender := bustest.Connect(t, srv, bus.WithSource("web"))
@@ -87,7 +87,7 @@ func TestHandlerContextEndsAtAckDeadline(t *testing.T) {
 	b := bustest.New(t)
 	ctx := ctxT(t)
 	ended := make(chan time.Duration, 1)
-	_, err := bus.HandleCommand(b, signupCmd, func(ctx context.Context, m *bus.Message[signup]) error {
+	_, err := bus.HandleCommand(ctx, b, signupCmd, func(ctx context.Context, m *bus.Message[signup]) error {
 		if m.Attempt > 1 {
 			return nil
 		}
@@ -115,7 +115,7 @@ func TestLongHandlerKeepsItsMessage(t *testing.T) {
 	done := make(chan struct{})
 	for range 2 {
 		inst := bustest.Connect(t, srv, bus.WithSource("slow"))
-		_, err := bus.HandleCommand(inst, signupCmd, func(ctx context.Context, _ *bus.Message[signup]) error {
+		_, err := bus.HandleCommand(ctx, inst, signupCmd, func(ctx context.Context, _ *bus.Message[signup]) error {
 			if runs.Add(1) > 1 {
 				return nil
 			}
@@ -146,7 +146,7 @@ func TestStopCancelsRunningHandlers(t *testing.T) {
 	ctx := ctxT(t)
 	started := make(chan struct{})
 	var sawCancel atomic.Bool
-	sub, err := bus.HandleCommand(b, signupCmd, func(ctx context.Context, _ *bus.Message[signup]) error {
+	sub, err := bus.HandleCommand(ctx, b, signupCmd, func(ctx context.Context, _ *bus.Message[signup]) error {
 		close(started)
 		<-ctx.Done()
 		sawCancel.Store(errors.Is(ctx.Err(), context.Canceled))
@@ -214,12 +214,12 @@ func TestNamespacesIsolateEnvironments(t *testing.T) {
 	staging := bustest.Connect(t, srv, bus.WithNamespace("staging"))
 	prod := bustest.Connect(t, srv, bus.WithNamespace("prod.eu"))
 	var stagingSeen, prodSeen atomic.Int64
-	_, err := bus.Subscribe(staging, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error {
+	_, err := bus.Subscribe(ctx, staging, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error {
 		stagingSeen.Add(1)
 		return nil
 	})
 	require.NoError(t, err)
-	_, err = bus.Subscribe(prod, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error {
+	_, err = bus.Subscribe(ctx, prod, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error {
 		prodSeen.Add(1)
 		return nil
 	})

@@ -45,7 +45,7 @@ func TestRetriesBackOffAndCountAttempts(t *testing.T) {
 	b := bustest.New(t)
 	ctx := ctxT(t)
 	var rec attempts
-	_, err := bus.HandleCommand(b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
+	_, err := bus.HandleCommand(ctx, b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
 		rec.add(m.Attempt)
 		if m.Attempt < 3 {
 			return errors.New("downstream unavailable")
@@ -71,7 +71,7 @@ func TestRetryAfterOverridesBackoff(t *testing.T) {
 	b := bustest.New(t)
 	ctx := ctxT(t)
 	var rec attempts
-	_, err := bus.HandleCommand(b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
+	_, err := bus.HandleCommand(ctx, b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
 		rec.add(m.Attempt)
 		if m.Attempt == 1 {
 			return bus.RetryAfter(errors.New("rate limited"), 700*time.Millisecond)
@@ -91,7 +91,7 @@ func TestPermanentDeadLettersOnFirstAttempt(t *testing.T) {
 	b := bustest.New(t, bus.WithSource("accounts"))
 	ctx := ctxT(t)
 	var rec attempts
-	_, err := bus.HandleCommand(b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
+	_, err := bus.HandleCommand(ctx, b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
 		rec.add(m.Attempt)
 		return bus.Permanent(errors.New("invalid email"))
 	})
@@ -130,7 +130,7 @@ func TestMaxDeliverExhaustionDeadLettersWithCount(t *testing.T) {
 			return next(ctx, d)
 		}
 	}
-	_, err := bus.Subscribe(b, signedUpEvt, "flaky", func(_ context.Context, m *bus.Message[signedUp]) error {
+	_, err := bus.Subscribe(ctx, b, signedUpEvt, "flaky", func(_ context.Context, m *bus.Message[signedUp]) error {
 		rec.add(m.Attempt)
 		return errors.New("still failing")
 	}, bus.WithMaxDeliver(3), bus.WithBackoff(50*time.Millisecond), bus.Use(recordLast))
@@ -155,7 +155,7 @@ func TestRedeliverBringsDeadLetterBackToItsGroupOnly(t *testing.T) {
 	var fail sync.Mutex
 	failing := true
 	var flaky, other attempts
-	_, err := bus.Subscribe(b, signedUpEvt, "flaky", func(_ context.Context, m *bus.Message[signedUp]) error {
+	_, err := bus.Subscribe(ctx, b, signedUpEvt, "flaky", func(_ context.Context, m *bus.Message[signedUp]) error {
 		flaky.add(m.Attempt)
 		fail.Lock()
 		defer fail.Unlock()
@@ -165,7 +165,7 @@ func TestRedeliverBringsDeadLetterBackToItsGroupOnly(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	_, err = bus.Subscribe(b, signedUpEvt, "other", func(_ context.Context, m *bus.Message[signedUp]) error {
+	_, err = bus.Subscribe(ctx, b, signedUpEvt, "other", func(_ context.Context, m *bus.Message[signedUp]) error {
 		other.add(m.Attempt)
 		return nil
 	})
@@ -205,7 +205,7 @@ func TestUndecodableMessagesAreDeadLetteredWhileGoodOnesFlow(t *testing.T) {
 	b := bustest.New(t)
 	ctx := ctxT(t)
 	good := newCounter()
-	_, err := bus.Subscribe(b, signedUpEvt, "sink", func(_ context.Context, m *bus.Message[signedUp]) error {
+	_, err := bus.Subscribe(ctx, b, signedUpEvt, "sink", func(_ context.Context, m *bus.Message[signedUp]) error {
 		good.add(m.Data.N, "x")
 		return nil
 	}, bus.WithConcurrency(2))

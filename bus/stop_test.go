@@ -29,7 +29,7 @@ func TestStopDoesNotRaceDispatch(t *testing.T) {
 	}
 	require.NoError(t, b.Flush(ctx))
 	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); {
-		sub, err := bus.Subscribe(b, signedUpEvt, "stopper", func(context.Context, *bus.Message[signedUp]) error { return nil },
+		sub, err := bus.Subscribe(ctx, b, signedUpEvt, "stopper", func(context.Context, *bus.Message[signedUp]) error { return nil },
 			bus.WithConcurrency(1+rand.IntN(3)))
 		require.NoError(t, err)
 		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)

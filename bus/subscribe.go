@@ -137,22 +137,28 @@ func (c *subscribeConfig) validate() error {
 // service (same WithSource) shares one durable consumer, so each command is
 // handled once. A command has exactly one handling service: a second service
 // trying to handle it gets an ErrIncompatible error.
-func HandleCommand[T any](b *Bus, c topic.Command[T], h Handler[T], opts ...SubscribeOption) (*Subscription, error) {
-	return subscribeTyped(b, topic.KindCommand, c.Name(), b.cfg.source, h, opts)
+//
+// ctx bounds the set-up only (creating or checking the stream and the
+// consumer on the server); the subscription then runs until Stop, Drain or
+// the bus's Close.
+func HandleCommand[T any](ctx context.Context, b *Bus, c topic.Command[T], h Handler[T], opts ...SubscribeOption) (*Subscription, error) {
+	return subscribeTyped(ctx, b, topic.KindCommand, c.Name(), b.cfg.source, h, opts)
 }
 
 // Subscribe runs h for every event of e in the subscriber group group.
 // Every group receives every event; instances of one group share them, each
 // event handled once per group. An empty group means the bus's source.
 // Group names use letters, digits, '-' and '_'.
-func Subscribe[T any](b *Bus, e topic.Event[T], group string, h Handler[T], opts ...SubscribeOption) (*Subscription, error) {
+//
+// ctx bounds the set-up only, as for HandleCommand.
+func Subscribe[T any](ctx context.Context, b *Bus, e topic.Event[T], group string, h Handler[T], opts ...SubscribeOption) (*Subscription, error) {
 	if group == "" {
 		group = b.cfg.source
 	}
-	return subscribeTyped(b, topic.KindEvent, e.Name(), group, h, opts)
+	return subscribeTyped(ctx, b, topic.KindEvent, e.Name(), group, h, opts)
 }
 
-func subscribeTyped[T any](b *Bus, k topic.Kind, n topic.Name, group string, h Handler[T], opts []SubscribeOption) (*Subscription, error) {
+func subscribeTyped[T any](ctx context.Context, b *Bus, k topic.Kind, n topic.Name, group string, h Handler[T], opts []SubscribeOption) (*Subscription, error) {
 	if h == nil {
 		return nil, fmt.Errorf("%w: handler for %s is nil", ErrInvalidOption, n)
 	}
@@ -169,7 +175,7 @@ func subscribeTyped[T any](b *Bus, k topic.Kind, n topic.Name, group string, h H
 		defer recoverPanic(&err, d)
 		return h(ctx, d.payload.(*Message[T]))
 	}
-	return b.subscribe(k, n, group, decode, inner, opts)
+	return b.subscribe(ctx, k, n, group, decode, inner, opts)
 }
 
 // consumerName is the durable consumer of a group on a topic, e.g.

@@ -67,7 +67,7 @@ type queued struct {
 	arrived time.Time
 }
 
-func (b *Bus) subscribe(k topic.Kind, n topic.Name, group string, decode func(*Delivery) error, inner HandlerFunc, opts []SubscribeOption) (*Subscription, error) {
+func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group string, decode func(*Delivery) error, inner HandlerFunc, opts []SubscribeOption) (*Subscription, error) {
 	if err := b.enterBeforeClose(); err != nil {
 		return nil, err
 	}
@@ -85,8 +85,6 @@ func (b *Bus) subscribe(k topic.Kind, n topic.Name, group string, decode func(*D
 	if k == topic.KindCommand && cfg.deliverNew {
 		return nil, fmt.Errorf("%w: WithDeliverNew applies to event groups; a command is always delivered", ErrInvalidOption)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	r, err := b.streams.route(ctx, k, n)
 	if err != nil {
 		return nil, err
@@ -117,7 +115,7 @@ func (b *Bus) subscribe(k topic.Kind, n topic.Name, group string, decode func(*D
 		s.Stop() // Close began while this subscription was being made
 		return nil, err
 	}
-	b.deadLetters.start(b)
+	b.deadLetters.start(ctx, b)
 	return s, nil
 }
 

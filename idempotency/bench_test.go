@@ -188,7 +188,7 @@ func BenchmarkConsumer(b *testing.B) {
 			all := make(chan struct{})
 			b.ReportAllocs()
 			b.ResetTimer()
-			sub, err := bus.Subscribe(bb, orderPlacedEvt, "billing", func(context.Context, *bus.Message[orderPlaced]) error {
+			sub, err := bus.Subscribe(ctx, bb, orderPlacedEvt, "billing", func(context.Context, *bus.Message[orderPlaced]) error {
 				if handled.Add(1) == int64(b.N) {
 					close(all)
 				}

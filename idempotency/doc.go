@@ -9,7 +9,7 @@
 //
 //	store, err := idempotency.NewKVStore(ctx, b.JetStream(), "billing_inbox")
 //	if err != nil { ... }
-//	sub, err := bus.Subscribe(b, topics.OrderPlacedV1Event, "billing", chargeOrder,
+//	sub, err := bus.Subscribe(ctx, b, topics.OrderPlacedV1Event, "billing", chargeOrder,
 //		bus.Use(idempotency.Middleware(store)))
 //
 // # What the middleware does

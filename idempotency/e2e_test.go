@@ -86,7 +86,7 @@ func TestEndToEndTwoInstancesHandleEachEventOnce(t *testing.T) {
 				return next(ctx, d)
 			}
 		}
-		sub, err := bus.Subscribe(b, orderPlacedEvt, "billing", func(ctx context.Context, m *bus.Message[orderPlaced]) error {
+		sub, err := bus.Subscribe(ctx, b, orderPlacedEvt, "billing", func(ctx context.Context, m *bus.Message[orderPlaced]) error {
 			time.Sleep(2 * time.Millisecond) // some work, so copies overlap
 			mu.Lock()
 			defer mu.Unlock()
@@ -143,7 +143,7 @@ func TestEndToEndLostAckIsNotRunAgain(t *testing.T) {
 			return err
 		}
 	}
-	sub, err := bus.Subscribe(b, orderPlacedEvt, "billing", func(context.Context, *bus.Message[orderPlaced]) error {
+	sub, err := bus.Subscribe(ctx, b, orderPlacedEvt, "billing", func(context.Context, *bus.Message[orderPlaced]) error {
 		runs.Add(1)
 		return nil
 	}, bus.WithBackoff(50*time.Millisecond), bus.Use(loseFirstAck, idempotency.Middleware(store)))
@@ -165,7 +165,7 @@ func TestEndToEndFailureRunsAgainOnNextAttempt(t *testing.T) {
 	require.NoError(t, err)
 
 	attempts := make(chan int, 10)
-	sub, err := bus.Subscribe(b, orderPlacedEvt, "billing", func(_ context.Context, m *bus.Message[orderPlaced]) error {
+	sub, err := bus.Subscribe(ctx, b, orderPlacedEvt, "billing", func(_ context.Context, m *bus.Message[orderPlaced]) error {
 		attempts <- m.Attempt
 		if m.Attempt == 1 {
 			return errors.New("payment service unavailable")
@@ -194,7 +194,7 @@ func TestEndToEndDeadInstanceBlocksKeyOnlyForItsLease(t *testing.T) {
 	require.NoError(t, err)
 
 	ran := make(chan time.Time, 10)
-	sub, err := bus.Subscribe(b, orderPlacedEvt, "billing", func(context.Context, *bus.Message[orderPlaced]) error {
+	sub, err := bus.Subscribe(ctx, b, orderPlacedEvt, "billing", func(context.Context, *bus.Message[orderPlaced]) error {
 		ran <- time.Now()
 		return nil
 	}, bus.WithMaxDeliver(20), bus.Use(idempotency.Middleware(store, idempotency.WithBusyDelay(200*time.Millisecond))))
@@ -224,6 +224,7 @@ func TestEndToEndDeadInstanceBlocksKeyOnlyForItsLease(t *testing.T) {
 }
 
 func TestEndToEndBusWideMiddlewareKeepsGroupsApart(t *testing.T) {
+	ctx := t.Context()
 	t.Parallel()
 	store := idempotency.NewMemoryStore()
 	b := bustest.New(t, bus.WithSource("shop"), bus.WithMiddleware(idempotency.Middleware(store)))
@@ -231,7 +232,7 @@ func TestEndToEndBusWideMiddlewareKeepsGroupsApart(t *testing.T) {
 	var billing, mailer atomic.Int64
 	subs := map[string]*bus.Subscription{}
 	for group, runs := range map[string]*atomic.Int64{"billing": &billing, "mailer": &mailer} {
-		sub, err := bus.Subscribe(b, orderPlacedEvt, group, func(context.Context, *bus.Message[orderPlaced]) error {
+		sub, err := bus.Subscribe(ctx, b, orderPlacedEvt, group, func(context.Context, *bus.Message[orderPlaced]) error {
 			runs.Add(1)
 			return nil
 		})

@@ -43,7 +43,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	charged := make(chan string)
-	_, err = bus.Subscribe(b, OrderPlacedV1, "billing",
+	_, err = bus.Subscribe(ctx, b, OrderPlacedV1, "billing",
 		func(ctx context.Context, m *bus.Message[OrderPlaced]) error {
 			charged <- m.Data.OrderID // the side effect
 			return nil
@@ -116,7 +116,7 @@ func ExampleWithKey() {
 
 	byOrder := idempotency.WithKey(func(d *bus.Delivery) string { return d.Envelope.Subject })
 	charged := make(chan string)
-	_, err = bus.Subscribe(b, OrderPlacedV1, "billing",
+	_, err = bus.Subscribe(ctx, b, OrderPlacedV1, "billing",
 		func(ctx context.Context, m *bus.Message[OrderPlaced]) error {
 			charged <- m.Data.OrderID
 			return nil

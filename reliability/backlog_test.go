@@ -53,7 +53,7 @@ func TestChaosBacklog(t *testing.T) {
 	progress := progressLog{at: make([]time.Time, 0, n)}
 	drainStart := time.Now()
 	worker := connect(t, srv.ClientURL(), bus.WithNamespace(ns), bus.WithSource("worker"))
-	sub, err := bus.Subscribe(worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
+	sub, err := bus.Subscribe(ctx, worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 		if l.effect(m.Envelope.ID, "worker", 0) {
 			progress.tick()
 		}

@@ -20,6 +20,7 @@ import (
 // buffer, unacknowledged, must be handled by instance B once the ack wait
 // has passed. Nothing is lost.
 func TestChaosInstanceCrash(t *testing.T) {
+	ctx := testContext(t, 5*time.Minute)
 	t.Parallel()
 	n := sized(300, 3000)
 	const ackWait = 2 * time.Second
@@ -38,7 +39,7 @@ func TestChaosInstanceCrash(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	var heldMu sync.Mutex
 	held := map[string]time.Time{}
-	_, err := bus.Subscribe(a, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
+	_, err := bus.Subscribe(ctx, a, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 		if m.Data.Seq < n/2 { // healthy for the first half of the run
 			l.effect(m.Envelope.ID, "a", m.Data.SentAt)
 			return nil
@@ -55,7 +56,7 @@ func TestChaosInstanceCrash(t *testing.T) {
 	b := connect(t, srv.ClientURL(), append(opts, bus.WithSource("worker-b"))...)
 	var handledMu sync.Mutex
 	handledAt := map[string]time.Time{}
-	sub, err := bus.Subscribe(b, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
+	sub, err := bus.Subscribe(ctx, b, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 		l.effect(m.Envelope.ID, "b", m.Data.SentAt)
 		handledMu.Lock()
 		handledAt[m.Envelope.ID] = time.Now()
@@ -66,7 +67,6 @@ func TestChaosInstanceCrash(t *testing.T) {
 
 	pub := connect(t, srv.ClientURL(), append(opts, bus.WithSource("publisher"))...)
 	p := &publisher{b: pub, l: l, rate: sized(300.0, 1000.0), workers: 4, attemptTimeout: 5 * time.Second}
-	ctx := testContext(t, 5*time.Minute)
 	require.NoError(t, p.run(ctx, n))
 
 	// A holds as many messages as it has handlers; cut it off.
@@ -130,6 +130,7 @@ func TestChaosInstanceCrash(t *testing.T) {
 // -race) used to report the close of the bus's work channel against the
 // pending send; this is its regression test.
 func TestChaosCloseAfterConnectionLost(t *testing.T) {
+	ctx := testContext(t, time.Minute)
 	t.Parallel()
 	srv := bustest.NewServer(t)
 	b := dial(t, srv.ClientURL(), bus.WithNamespace("closelost"), bus.WithSource("worker"))
@@ -137,13 +138,12 @@ func TestChaosCloseAfterConnectionLost(t *testing.T) {
 	var got sync.WaitGroup
 	got.Add(1)
 	var once sync.Once
-	_, err := bus.Subscribe(b, orderPlaced, "effects", func(context.Context, *bus.Message[order]) error {
+	_, err := bus.Subscribe(ctx, b, orderPlaced, "effects", func(context.Context, *bus.Message[order]) error {
 		once.Do(got.Done)
 		<-release
 		return nil
 	}, bus.WithConcurrency(1), bus.WithAckWait(time.Second))
 	require.NoError(t, err)
-	ctx := testContext(t, time.Minute)
 	for i := range 3 { // one in the handler, one waiting in dispatch
 		_, err := bus.Publish(ctx, b, orderPlaced, order{Seq: i})
 		require.NoError(t, err)

@@ -36,7 +36,7 @@ func TestChaosInboxFailoverAfterEffect(t *testing.T) {
 	var crashed atomic.Bool
 	var crashOnce sync.Once
 	victim := -1
-	sub, err := bus.Subscribe(b, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
+	sub, err := bus.Subscribe(ctx, b, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 		effects.Add(1)
 		crashOnce.Do(func() {
 			// The effect has happened; now the node leading the inbox and

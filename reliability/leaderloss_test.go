@@ -71,7 +71,7 @@ func runLeaderLoss(t *testing.T, c *embedded.Cluster, fault string, dedupe bool)
 			sopts = append(sopts, bus.Use(idempotency.Middleware(store,
 				idempotency.WithLease(ackWait), idempotency.WithBusyDelay(200*time.Millisecond))))
 		}
-		sub, err := bus.Subscribe(b, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
+		sub, err := bus.Subscribe(ctx, b, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 			if l.effect(m.Envelope.ID, instance, m.Data.SentAt) {
 				progress.tick() // first effects only: a pause is time no new message was handled
 			}

@@ -81,7 +81,7 @@ func runPoison(t *testing.T, srv *embedded.Server, ns string, poison bool) poiso
 	l := newLedger(n)
 	isPoison := func(seq int) bool { return poison && seq%10 == 0 }
 	worker := connect(t, srv.ClientURL(), bus.WithNamespace(ns), bus.WithSource("worker"))
-	sub, err := bus.Subscribe(worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
+	sub, err := bus.Subscribe(ctx, worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 		switch {
 		case !isPoison(m.Data.Seq):
 			l.effect(m.Envelope.ID, "worker", m.Data.SentAt)

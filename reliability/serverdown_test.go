@@ -51,7 +51,7 @@ func TestChaosServerDownDuringPublish(t *testing.T) {
 
 	l := newLedger(20 + syncTries + asyncShort + asyncLong)
 	worker := connect(t, srv.ClientURL(), bus.WithNamespace(ns), bus.WithSource("worker"))
-	sub, err := bus.Subscribe(worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
+	sub, err := bus.Subscribe(ctx, worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 		l.effect(m.Envelope.ID, "worker", m.Data.SentAt)
 		return nil
 	}, bus.WithConcurrency(4), bus.WithAckWait(5*time.Second))

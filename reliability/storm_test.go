@@ -46,7 +46,7 @@ func TestChaosRedeliveryStorm(t *testing.T) {
 	var outageEnd time.Time              // set when the first delivery arrives
 	errDownstream := errors.New("downstream unavailable")
 	worker := connect(t, srv.ClientURL(), bus.WithNamespace(ns), bus.WithSource("worker"))
-	sub, err := bus.Subscribe(worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
+	sub, err := bus.Subscribe(ctx, worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 		now := time.Now()
 		mu.Lock()
 		if outageEnd.IsZero() {

@@ -4,7 +4,7 @@
 //
 //	func TestSignup(t *testing.T) {
 //		b := bustest.New(t, bus.WithSource("accounts"))
-//		sub, err := bus.HandleCommand(b, topics.UserSignupV1Command, handle)
+//		sub, err := bus.HandleCommand(ctx, b, topics.UserSignupV1Command, handle)
 //		...
 //	}
 //

@@ -40,11 +40,11 @@ var (
 )
 
 // startAccounts makes the service handle v1.user.signup on b.
-func startAccounts(b *bus.Bus, c *console) (*accounts, error) {
+func startAccounts(ctx context.Context, b *bus.Bus, c *console) (*accounts, error) {
 	a := &accounts{b: b, console: c, byEmail: map[string]user{}}
 	// HandleCommand: every instance of accounts shares one durable consumer,
 	// so each signup is handled once, even with many instances running.
-	_, err := bus.HandleCommand(b, topics.UserSignupV1Command, a.signup, bus.Use(c.outcomes("accounts")))
+	_, err := bus.HandleCommand(ctx, b, topics.UserSignupV1Command, a.signup, bus.Use(c.outcomes("accounts")))
 	if err != nil {
 		return nil, fmt.Errorf("accounts: handling %s: %w", topics.TopicUserSignupV1, err)
 	}

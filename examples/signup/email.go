@@ -35,7 +35,7 @@ func startEmail(ctx context.Context, b *bus.Bus, c *console, m *mailer) (*email,
 	e := &email{b: b, console: c, mailer: m}
 	// The group "email" gets every v1.user.signedup once, whatever other
 	// groups (metrics) do with it.
-	_, err = bus.Subscribe(b, topics.UserSignedupV1Event, "email", e.welcome,
+	_, err = bus.Subscribe(ctx, b, topics.UserSignedupV1Event, "email", e.welcome,
 		// After a failure, wait 200ms, then 2s, then 10s: the short first
 		// step keeps the example quick, the later ones let a provider's
 		// outage pass. The bus's default (1s, 5s, 30s, 2m) suits most.

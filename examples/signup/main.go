@@ -138,11 +138,11 @@ func serve(ctx context.Context, cfg config, out, status io.Writer) (err error) {
 		_, err = runWeb(ctx, b, c, signupForms())
 		return err
 	case "accounts":
-		_, err = startAccounts(b, c)
+		_, err = startAccounts(ctx, b, c)
 	case "email":
 		_, err = startEmail(ctx, b, c, newMailer(flakyAddress))
 	case "metrics":
-		_, err = startMetrics(b, c)
+		_, err = startMetrics(ctx, b, c)
 	}
 	if err != nil {
 		return err

@@ -19,13 +19,13 @@ type metrics struct {
 }
 
 // startMetrics makes the service count every v1.user.signedup on b.
-func startMetrics(b *bus.Bus, c *console) (*metrics, error) {
+func startMetrics(ctx context.Context, b *bus.Bus, c *console) (*metrics, error) {
 	s := &metrics{console: c}
 	// metrics runs as a single instance and its counters start from zero
 	// when it restarts, so an inbox in memory is enough to keep a redelivered
 	// event from being counted twice; email needs the shared KV store.
 	inbox := idempotency.NewMemoryStore()
-	_, err := bus.Subscribe(b, topics.UserSignedupV1Event, "metrics", s.count,
+	_, err := bus.Subscribe(ctx, b, topics.UserSignedupV1Event, "metrics", s.count,
 		bus.Use(c.outcomes("metrics"), idempotency.Middleware(inbox)))
 	if err != nil {
 		return nil, fmt.Errorf("metrics: subscribing to %s: %w", topics.TopicUserSignedupV1, err)

@@ -63,7 +63,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	acc, err := startAccounts(accountsBus, c)
+	acc, err := startAccounts(ctx, accountsBus, c)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -79,7 +79,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	count, err := startMetrics(metricsBus, c)
+	count, err := startMetrics(ctx, metricsBus, c)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -87,7 +87,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	ops, err := startObserver(opsBus)
+	ops, err := startObserver(ctx, opsBus)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -169,9 +169,9 @@ type observer struct {
 	welcomed map[string]int // by address
 }
 
-func startObserver(b *bus.Bus) (*observer, error) {
+func startObserver(ctx context.Context, b *bus.Bus) (*observer, error) {
 	o := &observer{b: b, welcomed: map[string]int{}}
-	_, err := bus.Subscribe(b, topics.EmailWelcomeSentV1Event, "ops", o.welcomeSent)
+	_, err := bus.Subscribe(ctx, b, topics.EmailWelcomeSentV1Event, "ops", o.welcomeSent)
 	if err != nil {
 		return nil, fmt.Errorf("ops: subscribing to %s: %w", topics.TopicEmailWelcomeSentV1, err)
 	}

@@ -61,7 +61,7 @@ func TestAccountsHandlesACommandTwiceWithOneEvent(t *testing.T) {
 	srv := bustest.NewServer(t)
 	b := bustest.Connect(t, srv, bus.WithSource("accounts"))
 	var out syncBuffer
-	acc, err := startAccounts(b, newConsole(&out))
+	acc, err := startAccounts(ctx, b, newConsole(&out))
 	require.NoError(t, err)
 
 	form := mustJSON(t, topics.UserSignupV1{Email: "ada@example.com", Name: "Ada"})

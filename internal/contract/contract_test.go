@@ -54,20 +54,20 @@ var (
 	_ func(string) bus.PublishOption                                                                              = bus.WithID
 	_ func(string) bus.PublishOption                                                                              = bus.WithSubject
 
-	_ func(*bus.Bus, topic.Command[payload], bus.Handler[payload], ...bus.SubscribeOption) (*bus.Subscription, error)       = bus.HandleCommand[payload]
-	_ func(*bus.Bus, topic.Event[payload], string, bus.Handler[payload], ...bus.SubscribeOption) (*bus.Subscription, error) = bus.Subscribe[payload]
-	_ func(int) bus.SubscribeOption                                                                                         = bus.WithConcurrency
-	_ func(int) bus.SubscribeOption                                                                                         = bus.WithMaxDeliver
-	_ func(...time.Duration) bus.SubscribeOption                                                                            = bus.WithBackoff
-	_ func(time.Duration) bus.SubscribeOption                                                                               = bus.WithAckWait
-	_ func(...bus.Middleware) bus.SubscribeOption                                                                           = bus.Use
-	_ func(*bus.Subscription)                                                                                               = (*bus.Subscription).Stop
-	_ func(*bus.Subscription, context.Context) error                                                                        = (*bus.Subscription).Drain
-	_ func(error) error                                                                                                     = bus.Permanent
-	_ func(error, time.Duration) error                                                                                      = bus.RetryAfter
-	_ func(*bus.Bus, context.Context) ([]bus.DeadLetter, error)                                                             = (*bus.Bus).DeadLetters
-	_ func(*bus.Bus, context.Context, bus.DeadLetter) error                                                                 = (*bus.Bus).Redeliver
-	_ error                                                                                                                 = bus.ErrClosed
+	_ func(context.Context, *bus.Bus, topic.Command[payload], bus.Handler[payload], ...bus.SubscribeOption) (*bus.Subscription, error)       = bus.HandleCommand[payload]
+	_ func(context.Context, *bus.Bus, topic.Event[payload], string, bus.Handler[payload], ...bus.SubscribeOption) (*bus.Subscription, error) = bus.Subscribe[payload]
+	_ func(int) bus.SubscribeOption                                                                                                          = bus.WithConcurrency
+	_ func(int) bus.SubscribeOption                                                                                                          = bus.WithMaxDeliver
+	_ func(...time.Duration) bus.SubscribeOption                                                                                             = bus.WithBackoff
+	_ func(time.Duration) bus.SubscribeOption                                                                                                = bus.WithAckWait
+	_ func(...bus.Middleware) bus.SubscribeOption                                                                                            = bus.Use
+	_ func(*bus.Subscription)                                                                                                                = (*bus.Subscription).Stop
+	_ func(*bus.Subscription, context.Context) error                                                                                         = (*bus.Subscription).Drain
+	_ func(error) error                                                                                                                      = bus.Permanent
+	_ func(error, time.Duration) error                                                                                                       = bus.RetryAfter
+	_ func(*bus.Bus, context.Context) ([]bus.DeadLetter, error)                                                                              = (*bus.Bus).DeadLetters
+	_ func(*bus.Bus, context.Context, bus.DeadLetter) error                                                                                  = (*bus.Bus).Redeliver
+	_ error                                                                                                                                  = bus.ErrClosed
 
 	_ func(idempotency.Store, ...idempotency.Option) bus.Middleware                                             = idempotency.Middleware
 	_ func(...idempotency.MemoryOption) *idempotency.MemoryStore                                                = idempotency.NewMemoryStore

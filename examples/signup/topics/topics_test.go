@@ -39,6 +39,7 @@ func TestGeneratedTopicsMatchTheCatalog(t *testing.T) {
 // web sends the command, accounts handles it and publishes the event, email
 // receives it. The JSON on the wire uses the catalog's field names.
 func TestGeneratedTopicsOnTheBus(t *testing.T) {
+	ctx := t.Context()
 	t.Parallel()
 	srv := bustest.NewServer(t)
 	web := bustest.Connect(t, srv, bus.WithSource("web"))
@@ -46,7 +47,7 @@ func TestGeneratedTopicsOnTheBus(t *testing.T) {
 	email := bustest.Connect(t, srv, bus.WithSource("email"))
 
 	signedUpAt := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
-	_, err := bus.HandleCommand(accounts, topics.UserSignupV1Command,
+	_, err := bus.HandleCommand(ctx, accounts, topics.UserSignupV1Command,
 		func(ctx context.Context, m *bus.Message[topics.UserSignupV1]) error {
 			_, err := bus.Publish(ctx, accounts, topics.UserSignedupV1Event, topics.UserSignedupV1{
 				UserID:     "u-42",
@@ -59,7 +60,7 @@ func TestGeneratedTopicsOnTheBus(t *testing.T) {
 	require.NoError(t, err)
 
 	received := make(chan *bus.Message[topics.UserSignedupV1], 1)
-	_, err = bus.Subscribe(email, topics.UserSignedupV1Event, "email",
+	_, err = bus.Subscribe(ctx, email, topics.UserSignedupV1Event, "email",
 		func(ctx context.Context, m *bus.Message[topics.UserSignedupV1]) error {
 			received <- m
 			return nil
