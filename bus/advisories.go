@@ -142,7 +142,7 @@ func (b *Bus) convertAdvisory(m jetstream.Msg) {
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
-	d := &Delivery{Subject: orig.Subject, Stream: a.Stream, Consumer: a.Consumer, StreamSequence: a.StreamSeq, Attempt: a.Deliveries}
+	d := &Delivery{WireSubject: orig.Subject, Stream: a.Stream, Consumer: a.Consumer, StreamSequence: a.StreamSeq, Attempt: a.Deliveries}
 	reason := "max deliveries reached without an outcome: the handler crashed or exceeded its ack wait on every attempt"
 	if err := b.park(ctx, orig.Header, orig.Data, d, reason); err != nil {
 		_ = m.NakWithDelay(5 * time.Second)

@@ -83,24 +83,34 @@ func (b *Bus) publishAsync(ctx context.Context, k topic.Kind, n topic.Name, data
 		return nil, err
 	}
 	defer b.leave()
-	msg, _, id, err := b.prepare(ctx, k, n, data, opts)
+	p, err := b.prepare(ctx, k, n, data, opts, true)
 	if err != nil {
 		return nil, err
 	}
+	if p.hooks != nil && b.hooks.wantsAsyncOutcome {
+		b.hooks.pending.Store(p.msg, p.hooks)
+	}
 	for {
-		f, err := b.js.PublishMsgAsync(msg)
+		f, err := b.js.PublishMsgAsync(p.msg)
 		if err == nil {
-			return &Future{id: id, f: f}, nil
+			return &Future{id: p.id, f: f}, nil
 		}
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-			return nil, publishError(n, err)
+			err = publishError(n, err)
+		} else {
+			// The window is full: wait for acknowledgements, within ctx.
+			select {
+			case <-ctx.Done():
+				err = fmt.Errorf("choreo/bus: publishing %s: %w while %d publishes await acknowledgement", n, ctx.Err(), b.js.PublishAsyncPending())
+			case <-time.After(time.Millisecond):
+				continue
+			}
 		}
-		// The window is full: wait for acknowledgements, within ctx.
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("choreo/bus: publishing %s: %w while %d publishes await acknowledgement", n, ctx.Err(), b.js.PublishAsyncPending())
-		case <-time.After(time.Millisecond):
+		if p.hooks != nil {
+			b.hooks.pending.Delete(p.msg)
+			b.hooks.afterPublish(p.hooks, Receipt{ID: p.id}, err)
 		}
+		return nil, err
 	}
 }
 

@@ -45,6 +45,7 @@ type Bus struct {
 
 	asyncFailed atomic.Int64
 	deadLetters deadLetterState
+	hooks       hookSet
 }
 
 // Connect dials the NATS server(s) at url (comma-separated for a cluster)
@@ -109,7 +110,8 @@ func New(nc *nats.Conn, opts ...Option) (*Bus, error) {
 
 func newBus(nc *nats.Conn, cfg config) (*Bus, error) {
 	b := &Bus{cfg: cfg, nc: nc, subs: make(map[*Subscription]struct{})}
-	js, err := jetstream.New(nc,
+	b.hooks.init(cfg.hooks)
+	jsOpts := []jetstream.JetStreamOpt{
 		jetstream.WithPublishAsyncMaxPending(cfg.asyncMaxPending),
 		// Without a timeout a future whose acknowledgement was lost (server
 		// gone mid-publish) would never resolve.
@@ -120,8 +122,17 @@ func newBus(nc *nats.Conn, cfg config) (*Bus, error) {
 				b.streams.forgetSubject(m.Subject) // the next publish provisions it again
 			}
 			cfg.logger.Warn("choreo: async publish failed", "subject", m.Subject, "id", m.Header.Get(jetstream.MsgIDHeader), "error", err)
+			if b.hooks.wantsAsyncOutcome {
+				b.hooks.asyncDone(m, Receipt{}, fmt.Errorf("choreo/bus: asynchronous publish: %w", err))
+			}
 		}),
-	)
+	}
+	if b.hooks.wantsAsyncOutcome {
+		jsOpts = append(jsOpts, jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) {
+			b.hooks.asyncDone(m, Receipt{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil)
+		}))
+	}
+	js, err := jetstream.New(nc, jsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("choreo/bus: JetStream context: %w", err)
 	}

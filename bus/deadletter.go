@@ -111,7 +111,7 @@ func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Deli
 	h.Set(jetstream.MsgIDHeader, "dlq:"+d.Stream+":"+d.Consumer+":"+strconv.FormatUint(d.StreamSequence, 10))
 	h.Set(hdrReason, oneLine(reason))
 	h.Set(hdrConsumer, d.Consumer)
-	h.Set(hdrSubject, d.Subject)
+	h.Set(hdrSubject, d.WireSubject)
 	h.Set(hdrStream, d.Stream)
 	h.Set(hdrSequence, strconv.FormatUint(d.StreamSequence, 10))
 	h.Set(hdrDeliveries, strconv.Itoa(d.Attempt))

@@ -20,8 +20,9 @@ func (d *Delivery) LastAttempt() bool { return d.Attempt >= d.MaxDeliver }
 type Delivery struct {
 	// Envelope holds the CloudEvents attributes and the raw payload bytes.
 	Envelope *envelope.Envelope
-	// Subject is the wire subject the message was published on.
-	Subject string
+	// WireSubject is the NATS subject the message was published on (the
+	// CloudEvents subject, what the message is about, is Envelope.Subject).
+	WireSubject string
 	// Stream and Consumer name the JetStream stream and durable consumer
 	// that delivered the message.
 	Stream   string

@@ -23,7 +23,7 @@ type config struct {
 	duplicateWindow time.Duration
 	deadLetterAge   time.Duration
 	asyncMaxPending int
-	connectName     string
+	hooks           []Hooks
 }
 
 func defaultConfig() config {

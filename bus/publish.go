@@ -33,6 +33,7 @@ type publishConfig struct {
 	id            string
 	subject       string
 	correlationID string
+	extensions    map[string]string
 }
 
 // WithID sets the message's CloudEvents id (and Nats-Msg-Id) instead of a
@@ -50,6 +51,21 @@ func WithSubject(s string) PublishOption { return func(p *publishConfig) { p.sub
 // is used automatically; this option overrides it.
 func WithCorrelationID(id string) PublishOption {
 	return func(p *publishConfig) { p.correlationID = id }
+}
+
+// WithExtension sets the CloudEvents extension attribute name to value on
+// this message (carried as header ce-<name>). Names are lower-case ASCII
+// letters and digits, and not a core attribute or correlationid/causationid
+// (use WithCorrelationID); the value is text without control characters.
+// An invalid name or value fails the Send or Publish with an error
+// matching envelope.ErrMalformed. Given twice for one name, the last wins.
+func WithExtension(name, value string) PublishOption {
+	return func(p *publishConfig) {
+		if p.extensions == nil {
+			p.extensions = make(map[string]string, 1)
+		}
+		p.extensions[name] = value
+	}
 }
 
 // Send sends a command to the one handler group of its topic and waits for
@@ -71,54 +87,81 @@ func (b *Bus) publishSync(ctx context.Context, k topic.Kind, n topic.Name, data 
 		return Receipt{}, err
 	}
 	defer b.leave()
-	msg, r, id, err := b.prepare(ctx, k, n, data, opts)
+	p, err := b.prepare(ctx, k, n, data, opts, false)
 	if err != nil {
 		return Receipt{}, err
 	}
-	ack, err := b.js.PublishMsg(ctx, msg)
+	r, err := b.publishPrepared(ctx, k, n, p)
+	if p.hooks != nil {
+		b.hooks.afterPublish(p.hooks, r, err)
+	}
+	return r, err
+}
+
+func (b *Bus) publishPrepared(ctx context.Context, k topic.Kind, n topic.Name, p prepared) (Receipt, error) {
+	ack, err := b.js.PublishMsg(ctx, p.msg)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) {
 		// The stream vanished since we provisioned it: provision again, once.
-		b.streams.forget(k, n, r.stream)
+		b.streams.forget(k, n, p.route.stream)
+		var r *route
 		if r, err = b.streams.route(ctx, k, n); err == nil {
-			msg.Subject = r.subject
-			ack, err = b.js.PublishMsg(ctx, msg)
+			p.msg.Subject = r.subject
+			ack, err = b.js.PublishMsg(ctx, p.msg)
 		}
 	}
 	if err != nil {
-		return Receipt{ID: id}, publishError(n, err)
+		return Receipt{ID: p.id}, publishError(n, err)
 	}
-	return Receipt{ID: id, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+	return Receipt{ID: p.id, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
 }
 
-// prepare encodes a payload into a CloudEvents message on its route.
-func (b *Bus) prepare(ctx context.Context, k topic.Kind, n topic.Name, data any, opts []PublishOption) (*nats.Msg, *route, string, error) {
+// prepared is a message ready to be written.
+type prepared struct {
+	msg   *nats.Msg
+	route *route
+	id    string
+	hooks *publishState // nil without publish hooks
+}
+
+// prepare encodes a payload into a CloudEvents message on its route,
+// running the Publish hooks on the envelope before it is written.
+func (b *Bus) prepare(ctx context.Context, k topic.Kind, n topic.Name, data any, opts []PublishOption, async bool) (prepared, error) {
 	r, err := b.streams.route(ctx, k, n)
 	if err != nil {
-		return nil, nil, "", err
+		return prepared{}, err
 	}
 	pc := applyPublishOptions(opts)
 	body, err := b.cfg.codec.Marshal(data)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("choreo/bus: encoding %s payload: %w", n, err)
+		return prepared{}, fmt.Errorf("choreo/bus: encoding %s payload: %w", n, err)
 	}
-	env := envelope.Envelope{
+	env := &envelope.Envelope{
 		ID:              pc.id,
 		Source:          b.cfg.source,
 		Type:            n.String(),
 		Subject:         pc.subject,
 		Time:            time.Now(),
 		DataContentType: b.cfg.codec.ContentType(),
+		Extensions:      pc.extensions,
 		Data:            body,
 	}
 	if env.ID == "" {
 		env.ID = envelope.NewID()
 	}
-	chainFrom(ctx, &env, pc.correlationID)
-	msg := &nats.Msg{Subject: r.subject} // envelope.Write sizes the header itself
-	if err := envelope.Write(msg, &env); err != nil {
-		return nil, nil, "", fmt.Errorf("choreo/bus: %s: %w", n, err)
+	chainFrom(ctx, env, pc.correlationID)
+	p := prepared{msg: &nats.Msg{Subject: r.subject}, route: r, id: env.ID} // envelope.Write sizes the header itself
+	if len(b.hooks.all) > 0 {
+		p.hooks = b.hooks.beforePublish(ctx, Outgoing{Envelope: env, Kind: k, Topic: n, WireSubject: r.subject, Async: async})
+		p.id = env.ID
 	}
-	return msg, r, env.ID, nil
+	if err := envelope.Write(p.msg, env); err != nil {
+		err = fmt.Errorf("choreo/bus: %s: %w", n, err)
+		if p.hooks != nil {
+			b.hooks.afterPublish(p.hooks, Receipt{ID: p.id}, err)
+		}
+		return prepared{}, err
+	}
+	return p, nil
 }
 
 // applyPublishOptions returns the options' config by value. The config
@@ -155,7 +198,9 @@ func DeliveryFrom(ctx context.Context) *Delivery {
 
 // chainFrom sets the correlation and causation ids of an outgoing message:
 // inside a handler it continues the incoming chain, outside it starts one
-// whose correlation id is the message's own id.
+// whose correlation id is the message's own id. Other context (trace
+// context, baggage) is not copied from the incoming message: that is the
+// job of Publish hooks, which see the caller's ctx.
 func chainFrom(ctx context.Context, env *envelope.Envelope, correlationID string) {
 	if in := DeliveryFrom(ctx); in != nil && in.Envelope != nil {
 		env.CorrelationID = in.Envelope.CorrelationID
@@ -163,9 +208,6 @@ func chainFrom(ctx context.Context, env *envelope.Envelope, correlationID string
 			env.CorrelationID = in.Envelope.ID
 		}
 		env.CausationID = in.Envelope.ID
-		if tp := in.Envelope.Extensions["traceparent"]; tp != "" {
-			env.Extensions = map[string]string{"traceparent": tp}
-		}
 	}
 	if correlationID != "" {
 		env.CorrelationID = correlationID

@@ -41,23 +41,54 @@ func (s *Subscription) process(q queued, raw *nats.Msg) {
 	}
 	hc := &handlerContext{parent: s.ctx}
 	d := &hc.delivery
-	*d = Delivery{Subject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1, MaxDeliver: s.cfg.maxDeliver}
+	*d = Delivery{WireSubject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1, MaxDeliver: s.cfg.maxDeliver}
 	if pos, ok := parseAckReply(msg.Reply()); ok {
 		d.Attempt = int(pos.delivered)
 		d.StreamSequence = pos.streamSeq
 	}
 	raw.Subject, raw.Header, raw.Data = msg.Subject(), msg.Headers(), msg.Data()
-	env, err := envelope.Read(raw)
-	if err != nil {
-		s.deadLetter(msg, d, fmt.Errorf("%w: not a CloudEvent: %w", ErrDecode, err))
-		return
-	}
+	env, readErr := envelope.Read(raw)
 	d.Envelope = env
-	if err := s.decode(d); err != nil {
-		s.deadLetter(msg, d, err)
-		return
+	hooks := &s.b.hooks
+	var hookCtxs []context.Context
+	if len(hooks.all) > 0 {
+		hc.parent, hookCtxs = hooks.receive(s.ctx, d)
 	}
-	s.settle(msg, d, s.run(hc, q))
+	var st Settlement
+	switch {
+	case readErr != nil:
+		st = s.deadLetter(msg, d, fmt.Errorf("%w: not a CloudEvent: %w", ErrDecode, readErr))
+	default:
+		if err := s.decodeSafely(d); err != nil {
+			st = s.deadLetter(msg, d, err)
+			break
+		}
+		var start time.Time
+		if hookCtxs != nil {
+			start = time.Now()
+		}
+		err := s.run(hc, q)
+		st = s.settle(msg, d, err)
+		if hookCtxs != nil {
+			st.HandlerDuration = time.Since(start)
+		}
+	}
+	if hookCtxs != nil {
+		hooks.settle(hookCtxs, d, st)
+	}
+}
+
+// decodeSafely decodes the payload into the handler's type. A panicking
+// decoder (a payload type's UnmarshalJSON, a custom codec) fails this one
+// message, which is then dead-lettered, instead of the process.
+func (s *Subscription) decodeSafely(d *Delivery) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.Logger.Error("choreo: payload decoder panicked", "id", d.Envelope.ID, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: payload decoder of %s: %w", ErrDecode, s.name, &panicError{value: r})
+		}
+	}()
+	return s.decode(d)
 }
 
 // run calls the middleware chain and handler under the handler deadline,
@@ -104,27 +135,30 @@ func (s *Subscription) keepAlive(msg jetstream.Msg) (stop func()) {
 	return func() { close(done) }
 }
 
-// settle turns the handler's outcome into an acknowledgement.
-func (s *Subscription) settle(msg jetstream.Msg, d *Delivery, err error) {
+// settle turns the handler's outcome into an acknowledgement and reports
+// the decision.
+func (s *Subscription) settle(msg jetstream.Msg, d *Delivery, err error) Settlement {
 	log := s.logger
 	switch {
 	case err == nil:
 		if ackErr := msg.Ack(); ackErr != nil {
 			log.Warn("choreo: ack failed; the message will be redelivered", "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID, "error", ackErr)
-			return
+			return Settlement{Decision: DecisionRetry, Delay: s.cfg.ackWait, Err: ackErr}
 		}
 		s.acked(d.StreamSequence)
 		if log.Enabled(context.Background(), slog.LevelDebug) {
 			log.Debug("choreo: handled", "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID, "attempt", d.Attempt)
 		}
+		return Settlement{Decision: DecisionAck}
 	case s.ctx.Err() != nil:
 		// Stopped mid-handler: not the message's fault; let another
 		// instance take it now rather than after the ack wait.
 		_ = msg.NakWithDelay(0)
+		return Settlement{Decision: DecisionRelease, Err: err, Panicked: isPanic(err)}
 	case IsPermanent(err):
-		s.deadLetter(msg, d, err)
+		return s.deadLetter(msg, d, err)
 	case d.LastAttempt():
-		s.deadLetter(msg, d, fmt.Errorf("failed %d times (max deliver): %w", d.Attempt, err))
+		return s.deadLetter(msg, d, fmt.Errorf("failed %d times (max deliver): %w", d.Attempt, err))
 	default:
 		// A requested delay (RetryAfter: rate limits, a busy idempotency
 		// key) is expected flow, logged at Info; other failures warn.
@@ -137,6 +171,7 @@ func (s *Subscription) settle(msg jetstream.Msg, d *Delivery, err error) {
 		log.Log(context.Background(), level, msgText, "id", d.Envelope.ID, "correlation_id", d.Envelope.CorrelationID,
 			"attempt", d.Attempt, "max_deliver", d.MaxDeliver, "retry_in", delay, "error", err)
 		_ = msg.NakWithDelay(delay)
+		return Settlement{Decision: DecisionRetry, Delay: delay, Err: err, Panicked: isPanic(err)}
 	}
 }
 
@@ -153,14 +188,15 @@ func (s *Subscription) acked(seq uint64) {
 // deadLetter parks the message in the dead-letter stream, then terminates
 // it. If the dead-letter stream cannot take it, the message is redelivered
 // later instead: it is never dropped.
-func (s *Subscription) deadLetter(msg jetstream.Msg, d *Delivery, reason error) {
+func (s *Subscription) deadLetter(msg jetstream.Msg, d *Delivery, reason error) Settlement {
 	id, correlation := "", ""
 	if d.Envelope != nil {
 		id, correlation = d.Envelope.ID, d.Envelope.CorrelationID
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.b.park(ctx, msg.Headers(), msg.Data(), d, reason.Error()); err != nil {
+	text := reason.Error()
+	if err := s.b.park(ctx, msg.Headers(), msg.Data(), d, text); err != nil {
 		// Not parked, so not terminated: the server redelivers it later, or,
 		// past its max deliveries, announces it in the advisory that the
 		// converter turns into a dead letter.
@@ -168,10 +204,28 @@ func (s *Subscription) deadLetter(msg jetstream.Msg, d *Delivery, reason error) 
 		s.logger.Error("choreo: cannot dead-letter now; leaving the message to a later delivery or the max-deliveries advisory",
 			"id", id, "retry_in", delay, "error", err, "reason", reason)
 		_ = msg.NakWithDelay(delay)
-		return
+		return Settlement{Decision: DecisionRetry, Delay: delay, Err: reason, Panicked: isPanic(reason)}
 	}
 	s.logger.Error("choreo: dead-lettered", "id", id, "correlation_id", correlation, "attempt", d.Attempt, "reason", reason)
-	_ = msg.TermWithReason(truncate(reason.Error(), 200))
+	_ = msg.TermWithReason(truncate(text, 200))
+	return Settlement{Decision: DecisionDeadLetter, Err: reason, Reason: text, Panicked: isPanic(reason)}
+}
+
+// panicError is a recovered panic, as the error of the message it failed.
+type panicError struct{ value any }
+
+func (p *panicError) Error() string { return "panic: " + fmt.Sprint(p.value) }
+
+// Unwrap returns the panic value when it was an error.
+func (p *panicError) Unwrap() error {
+	err, _ := p.value.(error)
+	return err
+}
+
+// isPanic reports whether err is, or wraps, a recovered panic.
+func isPanic(err error) bool {
+	var p *panicError
+	return errors.As(err, &p)
 }
 
 // recoverPanic turns a panic into an error carrying the stack, so that a
@@ -181,13 +235,8 @@ func recoverPanic(err *error, d *Delivery) {
 	if r == nil {
 		return
 	}
-	stack := debug.Stack()
-	d.Logger.Error("choreo: handler panicked", "panic", r, "stack", string(stack))
-	if e, ok := r.(error); ok {
-		*err = fmt.Errorf("panic: %w", e)
-		return
-	}
-	*err = errors.New("panic: " + fmt.Sprint(r))
+	d.Logger.Error("choreo: handler panicked", "panic", r, "stack", string(debug.Stack()))
+	*err = &panicError{value: r}
 }
 
 func truncate(s string, n int) string {
