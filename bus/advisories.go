@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,11 +17,6 @@ import (
 // own and announces it with a MAX_DELIVERIES advisory. The bus captures
 // these advisories in a stream and turns each into a dead letter, so that
 // nothing a handler failed to report is lost silently.
-
-const (
-	advisoryStream  = "CHOREO_MAX_DELIVERIES"
-	advisorySubject = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>"
-)
 
 // maxDeliveriesAdvisory is the part of the server's advisory the bus reads.
 type maxDeliveriesAdvisory struct {
@@ -75,11 +69,11 @@ func (s *deadLetterState) stop(ctx context.Context) {
 }
 
 func (b *Bus) startAdvisoryConverter(ctx context.Context) (jetstream.ConsumeContext, error) {
-	err := b.streams.ensureWith(ctx, advisoryStream, func() jetstream.StreamConfig {
+	err := b.streams.ensureWith(ctx, topic.AdvisoryStream, func() jetstream.StreamConfig {
 		return jetstream.StreamConfig{
-			Name:        advisoryStream,
+			Name:        topic.AdvisoryStream,
 			Description: "choreo: JetStream max-deliveries advisories, turned into dead letters",
-			Subjects:    []string{advisorySubject},
+			Subjects:    []string{topic.AdvisorySubjects},
 			Retention:   jetstream.LimitsPolicy,
 			Storage:     jetstream.FileStorage,
 			Replicas:    b.cfg.replicas,
@@ -90,11 +84,8 @@ func (b *Bus) startAdvisoryConverter(ctx context.Context) (jetstream.ConsumeCont
 	if err != nil {
 		return nil, err
 	}
-	name := "deadletters"
-	if b.cfg.namespace != "" {
-		name = strings.ReplaceAll(b.cfg.namespace, ".", "_") + "_deadletters"
-	}
-	cons, err := ensureConsumer(ctx, b, advisoryStream, jetstream.ConsumerConfig{
+	name := topic.AdvisoryConsumer(b.cfg.namespace)
+	cons, err := ensureConsumer(ctx, b, topic.AdvisoryStream, jetstream.ConsumerConfig{
 		Durable:       name,
 		Description:   "choreo: turns max-deliveries advisories into dead letters",
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -118,7 +109,7 @@ func (b *Bus) convertAdvisory(m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
-	if !b.ownsStream(a.Stream) {
+	if _, _, ours := topic.ParseStream(b.cfg.namespace, a.Stream); !ours {
 		_ = m.Ack()
 		return
 	}
@@ -148,16 +139,10 @@ func (b *Bus) convertAdvisory(m jetstream.Msg) {
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
-	if strings.HasPrefix(a.Stream, topic.Stream(b.cfg.namespace, topic.KindCommand, "")) {
+	if k, _, _ := topic.ParseStream(b.cfg.namespace, a.Stream); k == topic.KindCommand {
 		// A work-queue stream keeps an unacknowledged command forever.
 		_ = stream.DeleteMsg(ctx, a.StreamSeq)
 	}
 	b.cfg.logger.Error("choreo: dead-lettered after max deliveries without an outcome", "stream", a.Stream, "consumer", a.Consumer, "sequence", a.StreamSeq)
 	_ = m.Ack()
-}
-
-// ownsStream reports whether a stream belongs to this bus's namespace.
-func (b *Bus) ownsStream(stream string) bool {
-	return strings.HasPrefix(stream, topic.Stream(b.cfg.namespace, topic.KindCommand, "")) ||
-		strings.HasPrefix(stream, topic.Stream(b.cfg.namespace, topic.KindEvent, ""))
 }

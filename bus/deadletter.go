@@ -12,24 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/choreo-bus/choreo/envelope"
-)
-
-// Headers the bus adds to a dead letter, next to the original message's.
-const (
-	hdrReason     = "Choreo-Dlq-Reason"
-	hdrConsumer   = "Choreo-Dlq-Consumer"
-	hdrSubject    = "Choreo-Dlq-Subject"
-	hdrStream     = "Choreo-Dlq-Stream"
-	hdrSequence   = "Choreo-Dlq-Sequence"
-	hdrDeliveries = "Choreo-Dlq-Deliveries"
-	hdrFailedAt   = "Choreo-Dlq-Failed-At"
-
-	// hdrRedeliverTo marks a redelivered dead letter with the one consumer
-	// that should handle it; every other group of the topic acks it unseen.
-	// Routing by header rather than by a subject of its own keeps each
-	// consumer on a single filter subject, which the server serves much
-	// more cheaply than a list of them.
-	hdrRedeliverTo = "Choreo-Redeliver-To"
+	"github.com/choreo-bus/choreo/topic"
 )
 
 // DeadLetter is a message that its handler group gave up on, with why.
@@ -61,26 +44,8 @@ type DeadLetter struct {
 	dlqStream string // the dead-letter stream it was read from
 }
 
-// deadLetterStream and deadLetterSubject name where a namespace's dead
-// letters live: "DLQ" over "dlq.>", or "prod_DLQ" over "prod.dlq.>".
-func (b *Bus) deadLetterStream() string {
-	if b.cfg.namespace == "" {
-		return "DLQ"
-	}
-	return strings.ReplaceAll(b.cfg.namespace, ".", "_") + "_DLQ"
-}
-
-func (b *Bus) deadLetterSubject(stream, consumer string) string {
-	return b.namespacePrefix() + "dlq." + stream + "." + consumer
-}
-
-// namespacePrefix is "" or the namespace followed by a dot.
-func (b *Bus) namespacePrefix() string {
-	if b.cfg.namespace == "" {
-		return ""
-	}
-	return b.cfg.namespace + "."
-}
+// deadLetterStream is the stream of this bus's namespace's dead letters.
+func (b *Bus) deadLetterStream() string { return topic.DeadLetterStream(b.cfg.namespace) }
 
 func (b *Bus) ensureDeadLetterStream(ctx context.Context) error {
 	name := b.deadLetterStream()
@@ -88,7 +53,7 @@ func (b *Bus) ensureDeadLetterStream(ctx context.Context) error {
 		return jetstream.StreamConfig{
 			Name:        name,
 			Description: "choreo dead letters: messages their handlers gave up on",
-			Subjects:    []string{b.namespacePrefix() + "dlq.>"},
+			Subjects:    []string{topic.DeadLetterSubjects(b.cfg.namespace)},
 			Retention:   jetstream.LimitsPolicy,
 			Storage:     jetstream.FileStorage,
 			Replicas:    b.cfg.replicas,
@@ -104,19 +69,19 @@ func (b *Bus) ensureDeadLetterStream(ctx context.Context) error {
 func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Delivery, reason string) error {
 	h := make(nats.Header, len(header)+8)
 	for k, v := range header {
-		if k != jetstream.MsgIDHeader && k != hdrRedeliverTo && !strings.HasPrefix(k, "Choreo-Dlq-") {
+		if k != jetstream.MsgIDHeader && k != topic.HeaderRedeliverTo && !strings.HasPrefix(k, topic.HeaderDeadLetterPrefix) {
 			h[k] = v
 		}
 	}
-	h.Set(jetstream.MsgIDHeader, "dlq:"+d.Stream+":"+d.Consumer+":"+strconv.FormatUint(d.StreamSequence, 10))
-	h.Set(hdrReason, oneLine(reason))
-	h.Set(hdrConsumer, d.Consumer)
-	h.Set(hdrSubject, d.WireSubject)
-	h.Set(hdrStream, d.Stream)
-	h.Set(hdrSequence, strconv.FormatUint(d.StreamSequence, 10))
-	h.Set(hdrDeliveries, strconv.Itoa(d.Attempt))
-	h.Set(hdrFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
-	out := &nats.Msg{Subject: b.deadLetterSubject(d.Stream, d.Consumer), Header: h, Data: data}
+	h.Set(jetstream.MsgIDHeader, topic.DeadLetterMsgID(d.Stream, d.Consumer, d.StreamSequence))
+	h.Set(topic.HeaderDeadLetterReason, oneLine(reason))
+	h.Set(topic.HeaderDeadLetterConsumer, d.Consumer)
+	h.Set(topic.HeaderDeadLetterSubject, d.WireSubject)
+	h.Set(topic.HeaderDeadLetterStream, d.Stream)
+	h.Set(topic.HeaderDeadLetterSequence, strconv.FormatUint(d.StreamSequence, 10))
+	h.Set(topic.HeaderDeadLetterDeliveries, strconv.Itoa(d.Attempt))
+	h.Set(topic.HeaderDeadLetterFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
+	out := &nats.Msg{Subject: topic.DeadLetterSubject(b.cfg.namespace, d.Stream, d.Consumer), Header: h, Data: data}
 	err := b.withDeadLetterStream(ctx, func() error {
 		_, err := b.js.PublishMsg(ctx, out)
 		return err
@@ -215,19 +180,19 @@ func decodeDeadLetter(m jetstream.Msg, seq uint64, dlqStream string) DeadLetter 
 	h := m.Headers()
 	dl := DeadLetter{
 		dlqStream: dlqStream,
-		Subject:   h.Get(hdrSubject),
-		Consumer:  h.Get(hdrConsumer),
-		Reason:    h.Get(hdrReason),
-		Stream:    h.Get(hdrStream),
+		Subject:   h.Get(topic.HeaderDeadLetterSubject),
+		Consumer:  h.Get(topic.HeaderDeadLetterConsumer),
+		Reason:    h.Get(topic.HeaderDeadLetterReason),
+		Stream:    h.Get(topic.HeaderDeadLetterStream),
 		Sequence:  seq,
 		Header:    nats.Header{},
 		Data:      m.Data(),
 	}
-	dl.Deliveries, _ = strconv.Atoi(h.Get(hdrDeliveries))
-	dl.StreamSequence, _ = strconv.ParseUint(h.Get(hdrSequence), 10, 64)
-	dl.FailedAt, _ = time.Parse(time.RFC3339Nano, h.Get(hdrFailedAt))
+	dl.Deliveries, _ = strconv.Atoi(h.Get(topic.HeaderDeadLetterDeliveries))
+	dl.StreamSequence, _ = strconv.ParseUint(h.Get(topic.HeaderDeadLetterSequence), 10, 64)
+	dl.FailedAt, _ = time.Parse(time.RFC3339Nano, h.Get(topic.HeaderDeadLetterFailedAt))
 	for k, v := range h {
-		if k != jetstream.MsgIDHeader && !strings.HasPrefix(k, "Choreo-Dlq-") {
+		if k != jetstream.MsgIDHeader && !strings.HasPrefix(k, topic.HeaderDeadLetterPrefix) {
 			dl.Header[k] = v
 		}
 	}
@@ -265,8 +230,8 @@ func (b *Bus) Redeliver(ctx context.Context, dl DeadLetter) error {
 	for k, v := range dl.Header {
 		h[k] = v
 	}
-	h.Set(jetstream.MsgIDHeader, "redeliver:"+b.deadLetterStream()+":"+strconv.FormatUint(dl.Sequence, 10))
-	h.Set(hdrRedeliverTo, dl.Consumer)
+	h.Set(jetstream.MsgIDHeader, topic.RedeliveryMsgID(b.deadLetterStream(), dl.Sequence))
+	h.Set(topic.HeaderRedeliverTo, dl.Consumer)
 	msg := &nats.Msg{Subject: dl.Subject, Header: h, Data: dl.Data}
 	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("choreo/bus: redelivering dead letter %d: %w", dl.Sequence, err)

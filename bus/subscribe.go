@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/choreo-bus/choreo/envelope"
@@ -176,10 +175,4 @@ func subscribeTyped[T any](ctx context.Context, b *Bus, k topic.Kind, n topic.Na
 		return h(ctx, d.payload.(*Message[T]))
 	}
 	return b.subscribe(ctx, k, n, group, decode, inner, opts)
-}
-
-// consumerName is the durable consumer of a group on a topic, e.g.
-// "email__v1_user_signedup".
-func consumerName(group string, n topic.Name) string {
-	return group + "__" + strings.ReplaceAll(n.String(), ".", "_")
 }

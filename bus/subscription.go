@@ -90,7 +90,7 @@ func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group s
 		return nil, err
 	}
 	s := &Subscription{
-		b: b, kind: k, name: n, consumer: consumerName(group, n), stream: r.stream, subject: r.subject,
+		b: b, kind: k, name: n, consumer: topic.ConsumerName(group, n), stream: r.stream, subject: r.subject,
 		cfg: cfg, decode: decode, work: make(chan queued), quit: make(chan struct{}),
 		restart: make(chan struct{}, 1), consumed: make(chan struct{}),
 	}

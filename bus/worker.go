@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/choreo-bus/choreo/envelope"
+	"github.com/choreo-bus/choreo/topic"
 )
 
 // worker runs handlers for messages handed over by dispatch until the
@@ -32,7 +33,7 @@ func (s *Subscription) worker() {
 // process takes one message from delivery to acknowledgement.
 func (s *Subscription) process(q queued, raw *nats.Msg) {
 	msg := q.msg
-	if to := msg.Headers()[hdrRedeliverTo]; len(to) > 0 && to[0] != s.consumer {
+	if to := msg.Headers()[topic.HeaderRedeliverTo]; len(to) > 0 && to[0] != s.consumer {
 		// A dead letter put back for another group of this topic. This
 		// group has the original (handled, or still to come), so the copy
 		// is not for it.

@@ -3,11 +3,15 @@ package topic
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
-// The mapping from topics to NATS subjects and JetStream streams lives here
-// and nowhere else (DESIGN.md, "Wire format"):
+// Every name choreo uses on the wire lives here and nowhere else: the
+// mapping from topics to NATS subjects, JetStream streams and consumers,
+// the dead-letter and advisory streams, and the headers choreo adds (the
+// CloudEvents ce-* headers belong to the CloudEvents NATS binding and live
+// in package envelope). docs/wire.md specifies them for other languages.
 //
 //	subject          [<ns>.]cmd.v1.user.signup    [<ns>.]evt.v1.user.signedup
 //	stream           [<ns_>]CMD_user               [<ns_>]EVT_user
@@ -158,4 +162,125 @@ func ParseSubject(ns, subject string) (Kind, Name, error) {
 		return 0, Name{}, fmt.Errorf("subject %s: %w", quote(subject), err)
 	}
 	return k, n, nil
+}
+
+// ParseStream is Stream's inverse: it reports the kind and entity of a
+// topic stream of namespace ns, or ok false when the name is not one
+// Stream(ns, ...) could have produced (another namespace's stream, the
+// dead letters, a stream choreo did not make). Safe for concurrent use.
+func ParseStream(ns, stream string) (k Kind, entity string, ok bool) {
+	rest := stream
+	if ns != "" {
+		prefix := strings.ReplaceAll(ns, ".", "_") + "_"
+		if rest, ok = strings.CutPrefix(stream, prefix); !ok {
+			return 0, "", false
+		}
+	}
+	kind, entity, found := strings.Cut(rest, "_")
+	switch {
+	case !found || checkSegment(entity).what != "":
+		return 0, "", false
+	case kind == "CMD":
+		return KindCommand, entity, true
+	case kind == "EVT":
+		return KindEvent, entity, true
+	}
+	return 0, "", false
+}
+
+// ConsumerName is the durable JetStream consumer of a subscriber group (or
+// of the handling service, for a command) on one topic: group "email" on
+// v1.user.signedup is "email__v1_user_signedup". group must be a valid
+// group name (letters, digits, '-' and '_') and n a valid name.
+func ConsumerName(group string, n Name) string {
+	return group + "__" + strings.ReplaceAll(n.String(), ".", "_")
+}
+
+// DeadLetterStream is the stream holding a namespace's dead letters: "DLQ",
+// or "prod_eu_DLQ" for namespace "prod.eu". Its subjects are
+// DeadLetterSubjects(ns).
+func DeadLetterStream(ns string) string {
+	if ns == "" {
+		return "DLQ"
+	}
+	return strings.ReplaceAll(ns, ".", "_") + "_DLQ"
+}
+
+// DeadLetterSubjects is the subject filter of DeadLetterStream(ns):
+// "[ns.]dlq.>".
+func DeadLetterSubjects(ns string) string { return nsPrefix(ns) + deadLetterToken + ".>" }
+
+// DeadLetterSubject is where the dead letters of one consumer of one
+// stream are published: "[ns.]dlq.<stream>.<consumer>", so a consumer's
+// dead letters can be read (and permitted) on their own.
+func DeadLetterSubject(ns, stream, consumer string) string {
+	return nsPrefix(ns) + deadLetterToken + "." + stream + "." + consumer
+}
+
+// DeadLetterMsgID is the Nats-Msg-Id of a dead letter: derived from the
+// original's place, so parking the same delivery twice (a crash between
+// parking and terminating) stores it once.
+func DeadLetterMsgID(stream, consumer string, seq uint64) string {
+	return "dlq:" + stream + ":" + consumer + ":" + strconv.FormatUint(seq, 10)
+}
+
+// RedeliveryMsgID is the Nats-Msg-Id of a redelivered dead letter: derived
+// from the dead letter's place, so redelivering it twice within the
+// duplicate window delivers it once.
+func RedeliveryMsgID(deadLetterStream string, seq uint64) string {
+	return "redeliver:" + deadLetterStream + ":" + strconv.FormatUint(seq, 10)
+}
+
+// The advisory capture: the server announces a message it stopped
+// delivering after max deliveries on AdvisorySubjects; the bus keeps those
+// advisories in AdvisoryStream and turns each into a dead letter.
+const (
+	AdvisoryStream   = "CHOREO_MAX_DELIVERIES"
+	AdvisorySubjects = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>"
+)
+
+// AdvisoryConsumer is the durable consumer through which a namespace's
+// buses read AdvisoryStream.
+func AdvisoryConsumer(ns string) string {
+	if ns == "" {
+		return "deadletters"
+	}
+	return strings.ReplaceAll(ns, ".", "_") + "_deadletters"
+}
+
+// Headers choreo adds on the wire besides the CloudEvents ones (package
+// envelope) and Nats-Msg-Id.
+const (
+	// HeaderDeadLetterPrefix starts every header a dead letter carries
+	// about its failure; a redelivered copy drops them all.
+	HeaderDeadLetterPrefix = "Choreo-Dlq-"
+	// HeaderDeadLetterReason says why the handler group gave up.
+	HeaderDeadLetterReason = HeaderDeadLetterPrefix + "Reason"
+	// HeaderDeadLetterConsumer names the consumer (group) that gave up.
+	HeaderDeadLetterConsumer = HeaderDeadLetterPrefix + "Consumer"
+	// HeaderDeadLetterSubject is the original wire subject.
+	HeaderDeadLetterSubject = HeaderDeadLetterPrefix + "Subject"
+	// HeaderDeadLetterStream and HeaderDeadLetterSequence locate the
+	// original message (decimal sequence).
+	HeaderDeadLetterStream   = HeaderDeadLetterPrefix + "Stream"
+	HeaderDeadLetterSequence = HeaderDeadLetterPrefix + "Sequence"
+	// HeaderDeadLetterDeliveries is how many times it was delivered
+	// (decimal).
+	HeaderDeadLetterDeliveries = HeaderDeadLetterPrefix + "Deliveries"
+	// HeaderDeadLetterFailedAt is when it was dead-lettered (RFC 3339, UTC).
+	HeaderDeadLetterFailedAt = HeaderDeadLetterPrefix + "Failed-At"
+	// HeaderRedeliverTo marks a redelivered dead letter with the one
+	// consumer that should handle it; every other group of the topic
+	// acknowledges it unseen. Routing by header rather than by a subject of
+	// its own keeps each consumer on a single filter subject, which the
+	// server serves much more cheaply than a list of them.
+	HeaderRedeliverTo = "Choreo-Redeliver-To"
+)
+
+// nsPrefix is "" or the namespace followed by a dot.
+func nsPrefix(ns string) string {
+	if ns == "" {
+		return ""
+	}
+	return ns + "."
 }

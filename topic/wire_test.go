@@ -169,3 +169,54 @@ func subjectMatches(filter, subject string) bool {
 	}
 	return len(f) == len(s)
 }
+
+func TestParseStreamInvertsStream(t *testing.T) {
+	for _, ns := range []string{"", "prod", "prod.eu"} {
+		for _, k := range []Kind{KindCommand, KindEvent} {
+			k2, entity, ok := ParseStream(ns, Stream(ns, k, "user"))
+			if !ok || k2 != k || entity != "user" {
+				t.Errorf("ParseStream(%q, Stream(%q, %s, user)) = %s, %q, %v", ns, ns, k, k2, entity, ok)
+			}
+		}
+	}
+	for _, tc := range []struct{ ns, stream string }{
+		{"", "prod_CMD_user"},         // another namespace's
+		{"prod", "CMD_user"},          // no namespace's
+		{"prod", "prodx_CMD_user"},    // a namespace that only starts alike
+		{"", "DLQ"},                   // dead letters
+		{"prod", "prod_DLQ"},          // dead letters
+		{"", "CHOREO_MAX_DELIVERIES"}, // advisories
+		{"", "CMD_"},                  // no entity
+		{"", "CMD_User"},              // not a segment
+		{"", "KV_inbox"},              // a bucket
+		{"prod.eu", "prod_CMD_user"},  // a shorter namespace's
+		{"prod", "prod_eu_CMD_user"},  // a longer namespace's
+	} {
+		if k, e, ok := ParseStream(tc.ns, tc.stream); ok {
+			t.Errorf("ParseStream(%q, %q) = %s, %q; want not ours", tc.ns, tc.stream, k, e)
+		}
+	}
+}
+
+func TestDeadLetterNames(t *testing.T) {
+	n, err := Parse("v1.user.signedup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ got, want string }{
+		{ConsumerName("email", n), "email__v1_user_signedup"},
+		{DeadLetterStream(""), "DLQ"},
+		{DeadLetterStream("prod.eu"), "prod_eu_DLQ"},
+		{DeadLetterSubjects(""), "dlq.>"},
+		{DeadLetterSubjects("prod.eu"), "prod.eu.dlq.>"},
+		{DeadLetterSubject("prod", "prod_EVT_user", "email__v1_user_signedup"), "prod.dlq.prod_EVT_user.email__v1_user_signedup"},
+		{DeadLetterMsgID("EVT_user", "email__v1_user_signedup", 7), "dlq:EVT_user:email__v1_user_signedup:7"},
+		{RedeliveryMsgID("DLQ", 9), "redeliver:DLQ:9"},
+		{AdvisoryConsumer(""), "deadletters"},
+		{AdvisoryConsumer("prod.eu"), "prod_eu_deadletters"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
