@@ -57,7 +57,9 @@ func (b *Bus) ensureDeadLetterStream(ctx context.Context) error {
 			Retention:   jetstream.LimitsPolicy,
 			Storage:     jetstream.FileStorage,
 			Replicas:    b.cfg.replicas,
-			MaxAge:      b.cfg.deadLetterAge,
+			MaxAge:      max(b.cfg.deadLetterAge, 0), // 0: no limit on the server
+			MaxBytes:    max(b.cfg.deadLetterBytes, -1),
+			Discard:     jetstream.DiscardNew, // refuse a new one; never drop an old one
 			Duplicates:  b.cfg.duplicateWindow,
 		}
 	})
@@ -107,143 +109,6 @@ func (b *Bus) withDeadLetterStream(ctx context.Context, op func() error) error {
 		}
 	}
 	return err
-}
-
-// DeadLetters lists the dead letters of the bus's namespace, oldest first.
-// It reads them through a short-lived consumer that it deletes again.
-func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
-	if err := b.enterBeforeClose(); err != nil {
-		return nil, err
-	}
-	defer b.leave()
-	var out []DeadLetter
-	err := b.withDeadLetterStream(ctx, func() error {
-		var err error
-		out, err = b.readDeadLetters(ctx)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("choreo/bus: reading dead letters: %w", err)
-	}
-	return out, nil
-}
-
-func (b *Bus) readDeadLetters(ctx context.Context) ([]DeadLetter, error) {
-	name := b.deadLetterStream()
-	stream, err := b.js.Stream(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if stream.CachedInfo().State.Msgs == 0 {
-		return nil, nil
-	}
-	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		AckPolicy:         jetstream.AckNonePolicy,
-		InactiveThreshold: time.Minute, // cleans up if this process dies mid-read
-		MemoryStorage:     true,
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		// A fresh context: the read's ctx may be what ended it.
-		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
-	}()
-	var out []DeadLetter
-	for {
-		batch, err := cons.FetchNoWait(256)
-		if err != nil {
-			return out, err
-		}
-		pending, n := uint64(0), 0
-		for m := range batch.Messages() {
-			n++
-			meta, err := m.Metadata()
-			if err != nil {
-				continue
-			}
-			pending = meta.NumPending
-			out = append(out, decodeDeadLetter(m, meta.Sequence.Stream, name))
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return out, err
-		}
-		if pending == 0 || n == 0 {
-			return out, nil
-		}
-	}
-}
-
-func decodeDeadLetter(m jetstream.Msg, seq uint64, dlqStream string) DeadLetter {
-	h := m.Headers()
-	dl := DeadLetter{
-		dlqStream: dlqStream,
-		Subject:   h.Get(topic.HeaderDeadLetterSubject),
-		Consumer:  h.Get(topic.HeaderDeadLetterConsumer),
-		Reason:    h.Get(topic.HeaderDeadLetterReason),
-		Stream:    h.Get(topic.HeaderDeadLetterStream),
-		Sequence:  seq,
-		Header:    nats.Header{},
-		Data:      m.Data(),
-	}
-	dl.Deliveries, _ = strconv.Atoi(h.Get(topic.HeaderDeadLetterDeliveries))
-	dl.StreamSequence, _ = strconv.ParseUint(h.Get(topic.HeaderDeadLetterSequence), 10, 64)
-	dl.FailedAt, _ = time.Parse(time.RFC3339Nano, h.Get(topic.HeaderDeadLetterFailedAt))
-	for k, v := range h {
-		if k != jetstream.MsgIDHeader && !strings.HasPrefix(k, topic.HeaderDeadLetterPrefix) {
-			dl.Header[k] = v
-		}
-	}
-	if env, err := envelope.Read(&nats.Msg{Subject: dl.Subject, Header: dl.Header, Data: dl.Data}); err == nil {
-		dl.Envelope = env
-	}
-	return dl
-}
-
-// Redeliver puts a dead letter back in front of the handler group that gave
-// up on it (and no other group), with a new Nats-Msg-Id and the same ce-id,
-// and then removes it from the dead-letter stream. Redelivering the same
-// dead letter twice within the duplicate window delivers it once.
-//
-// The copy is stored on the topic's own subject with a Choreo-Redeliver-To
-// header naming the group's consumer; the topic's other groups receive it
-// too and acknowledge it without calling their handlers.
-func (b *Bus) Redeliver(ctx context.Context, dl DeadLetter) error {
-	if err := b.enterBeforeClose(); err != nil {
-		return err
-	}
-	defer b.leave()
-	if dl.Subject == "" || dl.Consumer == "" || dl.Sequence == 0 || dl.dlqStream == "" {
-		return fmt.Errorf("%w: dead letter without subject, consumer or sequence; pass one returned by DeadLetters", ErrInvalidOption)
-	}
-	if dl.dlqStream != b.deadLetterStream() {
-		return fmt.Errorf("%w: dead letter %d belongs to %s, this bus's dead letters are in %s; redeliver it with the bus it came from",
-			ErrInvalidOption, dl.Sequence, dl.dlqStream, b.deadLetterStream())
-	}
-	if _, err := b.js.Consumer(ctx, dl.Stream, dl.Consumer); err != nil {
-		return fmt.Errorf("choreo/bus: redelivering dead letter %d: its consumer %s on %s is not there (%w); nothing would read it, so it stays a dead letter",
-			dl.Sequence, dl.Consumer, dl.Stream, err)
-	}
-	h := make(nats.Header, len(dl.Header)+1)
-	for k, v := range dl.Header {
-		h[k] = v
-	}
-	h.Set(jetstream.MsgIDHeader, topic.RedeliveryMsgID(b.deadLetterStream(), dl.Sequence))
-	h.Set(topic.HeaderRedeliverTo, dl.Consumer)
-	msg := &nats.Msg{Subject: dl.Subject, Header: h, Data: dl.Data}
-	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("choreo/bus: redelivering dead letter %d: %w", dl.Sequence, err)
-	}
-	stream, err := b.js.Stream(ctx, b.deadLetterStream())
-	if err == nil {
-		err = stream.DeleteMsg(ctx, dl.Sequence)
-	}
-	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return fmt.Errorf("choreo/bus: redelivered dead letter %d but could not remove it (calling Redeliver again is safe): %w", dl.Sequence, err)
-	}
-	return nil
 }
 
 // oneLine keeps a header value on one line: NATS headers cannot hold CR or LF.

@@ -17,12 +17,12 @@ func TestDeadLettersLeavesNoConsumersBehind(t *testing.T) {
 	t.Parallel()
 	b := bustest.New(t)
 	ctx := ctxT(t)
-	_, err := b.DeadLetters(ctx) // provisions the dead-letter stream
+	_, err := allDeadLetters(ctx, b) // provisions the dead-letter stream
 	require.NoError(t, err)
 	_, err = b.JetStream().Publish(ctx, "dlq.EVT_user.sink__v1_user_signedup", []byte("x"))
 	require.NoError(t, err)
 	for range 10 {
-		dls, err := b.DeadLetters(ctx)
+		dls, err := allDeadLetters(ctx, b)
 		require.NoError(t, err)
 		require.Len(t, dls, 1)
 	}

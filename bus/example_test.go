@@ -191,16 +191,15 @@ func ExamplePermanent() {
 		return
 	}
 	for {
-		dls, err := b.DeadLetters(ctx)
-		if err != nil {
-			fmt.Println("dead letters:", err)
+		for dl, err := range b.DeadLetters(ctx, bus.DeadLetterFilter{Group: "accounts", Limit: 1}) {
+			if err != nil {
+				fmt.Println("dead letters:", err)
+				return
+			}
+			fmt.Println(dl.Consumer, "gave up after", dl.Deliveries, "attempt:", dl.Reason)
 			return
 		}
-		if len(dls) > 0 {
-			fmt.Println(dls[0].Consumer, "gave up after", dls[0].Deliveries, "attempt:", dls[0].Reason)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // not parked yet
 	}
 	// Output: accounts__v1_user_signup gave up after 1 attempt: permanent: email is not valid
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/envelope"
 	"github.com/choreo-bus/choreo/topic"
 )
@@ -117,4 +118,16 @@ func rawCloudEvent(t *testing.T, subject, body string) *nats.Msg {
 		Time: time.Now(), DataContentType: "application/json", Data: []byte(body),
 	}))
 	return m
+}
+
+// allDeadLetters collects every dead letter of b's namespace.
+func allDeadLetters(ctx context.Context, b *bus.Bus) ([]bus.DeadLetter, error) {
+	var out []bus.DeadLetter
+	for dl, err := range b.DeadLetters(ctx, bus.DeadLetterFilter{}) {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, dl)
+	}
+	return out, nil
 }

@@ -132,7 +132,7 @@ func TestCloseWaitsForHandlersAndThenRefusesWork(t *testing.T) {
 	require.ErrorIs(t, err, bus.ErrClosed)
 	_, err = bus.Subscribe(ctx, b, signedUpEvt, "late", func(context.Context, *bus.Message[signedUp]) error { return nil })
 	require.ErrorIs(t, err, bus.ErrClosed)
-	_, err = b.DeadLetters(ctx)
+	_, err = allDeadLetters(ctx, b)
 	require.ErrorIs(t, err, bus.ErrClosed)
 	require.ErrorIs(t, b.Flush(ctx), bus.ErrClosed)
 	require.NoError(t, b.Close(ctx), "a second Close returns the first result")

@@ -22,6 +22,7 @@ type config struct {
 	eventMaxAge     time.Duration
 	duplicateWindow time.Duration
 	deadLetterAge   time.Duration
+	deadLetterBytes int64
 	asyncMaxPending int
 	hooks           []Hooks
 }
@@ -34,6 +35,8 @@ func defaultConfig() config {
 		replicas:        1,
 		eventMaxAge:     7 * 24 * time.Hour,
 		duplicateWindow: 2 * time.Minute,
+		deadLetterAge:   30 * 24 * time.Hour,
+		deadLetterBytes: 1 << 30,
 		asyncMaxPending: 4096,
 	}
 }
@@ -98,10 +101,22 @@ func WithDuplicateWindow(d time.Duration) Option {
 	return func(c *config) { c.duplicateWindow = d }
 }
 
-// WithDeadLetterMaxAge sets how long dead letters are kept. Default: 0,
-// forever (until redelivered or deleted by an operator).
+// WithDeadLetterMaxAge sets how long dead letters are kept before the
+// server deletes them; a negative d keeps them until they are redelivered
+// or purged. Default: 30 days. Like the other shared stream settings, it is
+// only ever raised on an existing dead-letter stream.
 func WithDeadLetterMaxAge(d time.Duration) Option {
 	return func(c *config) { c.deadLetterAge = d }
+}
+
+// WithDeadLetterMaxBytes bounds the dead-letter stream's size; a negative
+// n means no bound. When the stream is full, a new dead letter is refused
+// rather than an old one dropped: the failing message then stays in its own
+// stream and is retried at the longest back-off until an operator makes
+// room (purges or redelivers dead letters), so nothing is lost silently.
+// Default: 1 GiB.
+func WithDeadLetterMaxBytes(n int64) Option {
+	return func(c *config) { c.deadLetterBytes = n }
 }
 
 // WithAsyncMaxPending bounds the number of asynchronous publishes awaiting
@@ -122,8 +137,11 @@ func (c *config) validate() error {
 	if c.replicas < 1 || c.replicas > 5 {
 		return fmt.Errorf("%w: replicas %d: use 1 to 5 (3 on a three-node cluster)", ErrInvalidOption, c.replicas)
 	}
-	if c.eventMaxAge < 0 || c.duplicateWindow < 0 || c.deadLetterAge < 0 {
+	if c.eventMaxAge < 0 || c.duplicateWindow < 0 {
 		return fmt.Errorf("%w: durations must not be negative", ErrInvalidOption)
+	}
+	if c.deadLetterAge == 0 || c.deadLetterBytes == 0 {
+		return fmt.Errorf("%w: dead-letter max age and max bytes must not be 0; use a negative value for no limit", ErrInvalidOption)
 	}
 	if c.duplicateWindow > 0 && c.eventMaxAge > 0 && c.duplicateWindow > c.eventMaxAge {
 		return fmt.Errorf("%w: duplicate window %s is longer than the event max age %s", ErrInvalidOption, c.duplicateWindow, c.eventMaxAge)

@@ -208,6 +208,18 @@ func raiseShared(have, want jetstream.StreamConfig) (update jetstream.StreamConf
 		update.Duplicates = want.Duplicates
 	}
 	note("duplicate_window", have.Duplicates, want.Duplicates, want.Duplicates > have.Duplicates)
+	// A max bytes of -1 (or 0, unset) is unlimited: the largest of all.
+	bigger := have.MaxBytes > 0 && (want.MaxBytes <= 0 || want.MaxBytes > have.MaxBytes)
+	if bigger {
+		update.MaxBytes = want.MaxBytes
+	}
+	unlimited := func(n int64) any {
+		if n <= 0 {
+			return "unlimited"
+		}
+		return n
+	}
+	note("max_bytes", unlimited(have.MaxBytes), unlimited(want.MaxBytes), bigger)
 	return update, raised, kept
 }
 

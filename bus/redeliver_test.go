@@ -3,12 +3,15 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/bus/bustest"
+	"github.com/choreo-bus/choreo/topic"
 )
 
 // Redeliver trusts the DeadLetter it is given: it publishes on the dead
@@ -39,7 +42,41 @@ func TestRedeliverOfForeignDeadLetterKeepsOwnDeadLetters(t *testing.T) {
 	if err != nil {
 		return // refusing a foreign dead letter is fine
 	}
-	left, err := buses["prod"].DeadLetters(ctx)
+	left, err := allDeadLetters(ctx, buses["prod"])
 	require.NoError(t, err)
 	require.Len(t, left, 1, "prod's own dead letter was deleted by redelivering a staging dead letter")
+}
+
+// A Choreo-Redeliver-To header is trusted only when it names another
+// existing consumer of the topic: a command, or an event naming a consumer
+// that does not exist, is handled as usual instead of acknowledged unseen.
+func TestRedeliverToHeaderFromAnyPublisherDropsNothing(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t, bus.WithSource("accounts"))
+	ctx := ctxT(t)
+	commands, events := newCounter(), newCounter()
+	_, err := bus.HandleCommand(ctx, b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
+		commands.add(m.Data.N, "accounts")
+		return nil
+	})
+	require.NoError(t, err)
+	_, err = bus.Subscribe(ctx, b, signedUpEvt, "email", func(_ context.Context, m *bus.Message[signedUp]) error {
+		events.add(m.Data.N, "email")
+		return nil
+	})
+	require.NoError(t, err)
+	for i, to := range []string{"ghost__v1_user_signup", "nonsense", ""} {
+		m := rawCloudEvent(t, "cmd.v1.user.signup", fmt.Sprintf(`{"n":%d}`, i))
+		m.Header.Set(topic.HeaderRedeliverTo, to)
+		_, err = b.JetStream().PublishMsg(ctx, m)
+		require.NoError(t, err)
+	}
+	for i, to := range []string{"ghost__v1_user_signedup", "accounts__v1_user_signup", "x"} {
+		m := rawCloudEvent(t, "evt.v1.user.signedup", fmt.Sprintf(`{"n":%d}`, i))
+		m.Header.Set(topic.HeaderRedeliverTo, to)
+		_, err = b.JetStream().PublishMsg(ctx, m)
+		require.NoError(t, err)
+	}
+	commands.waitDistinct(t, 3, 10*time.Second)
+	events.waitDistinct(t, 3, 10*time.Second)
 }

@@ -195,7 +195,7 @@ func TestRedeliverBringsDeadLetterBackToItsGroupOnly(t *testing.T) {
 		require.Empty(t, cfg.FilterSubjects)
 	}
 
-	left, err := b.DeadLetters(ctx)
+	left, err := allDeadLetters(ctx, b)
 	require.NoError(t, err)
 	require.Empty(t, left, "Redeliver must remove the dead letter")
 }
@@ -250,7 +250,7 @@ func waitDeadLetters(t *testing.T, b *bus.Bus, n int) []bus.DeadLetter {
 	var dls []bus.DeadLetter
 	eventually(t, 15*time.Second, func() bool {
 		var err error
-		dls, err = b.DeadLetters(context.Background())
+		dls, err = allDeadLetters(context.Background(), b)
 		require.NoError(t, err)
 		return len(dls) >= n
 	}, "want %d dead letters", n)

@@ -53,6 +53,10 @@ type Subscription struct {
 	// replaying the whole stream.
 	lastAcked atomic.Uint64
 
+	// redeliverTargets caches which consumer names in Choreo-Redeliver-To
+	// headers exist (string -> bool).
+	redeliverTargets sync.Map
+
 	consumed   chan struct{} // closed when nats.go has delivered its buffer (Drain)
 	quitOnce   sync.Once
 	workers    sync.WaitGroup

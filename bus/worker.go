@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -34,11 +35,21 @@ func (s *Subscription) worker() {
 func (s *Subscription) process(q queued, raw *nats.Msg) {
 	msg := q.msg
 	if to := msg.Headers()[topic.HeaderRedeliverTo]; len(to) > 0 && to[0] != s.consumer {
-		// A dead letter put back for another group of this topic. This
-		// group has the original (handled, or still to come), so the copy
-		// is not for it.
-		_ = msg.Ack()
-		return
+		other, err := s.redeliveredToOther(to[0])
+		if err != nil {
+			s.logger.Debug("choreo: cannot check a redelivered copy's consumer yet; retrying the message later", "error", err)
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+		if other {
+			// A dead letter put back for another group of this topic. This
+			// group has the original (handled, or still to come), so the
+			// copy is not for it.
+			_ = msg.Ack()
+			return
+		}
+		s.logger.Warn("choreo: handling a message whose Choreo-Redeliver-To names no other consumer of this topic; the header is ignored",
+			"redeliver_to", truncate(to[0], 64), "subject", msg.Subject())
 	}
 	hc := &handlerContext{parent: s.ctx}
 	d := &hc.delivery
@@ -77,6 +88,30 @@ func (s *Subscription) process(q queued, raw *nats.Msg) {
 	if hookCtxs != nil {
 		hooks.settle(hookCtxs, d, st)
 	}
+}
+
+// redeliveredToOther reports whether consumer is another group's consumer
+// of this subscription's topic, so a redelivered copy addressed to it may
+// be skipped here. Anyone who can publish on the topic can set the header,
+// so it is trusted only when it names a consumer that exists. A command
+// has one consumer, so a copy of a command is never for another one. The
+// answers are cached: the check costs a round trip once per name.
+func (s *Subscription) redeliveredToOther(consumer string) (bool, error) {
+	if s.kind != topic.KindEvent || !strings.HasSuffix(consumer, topic.ConsumerName("", s.name)) {
+		return false, nil
+	}
+	if known, ok := s.redeliverTargets.Load(consumer); ok {
+		return known.(bool), nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	_, err := s.b.js.Consumer(ctx, s.stream, consumer)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return false, err
+	}
+	exists := err == nil
+	s.redeliverTargets.Store(consumer, exists)
+	return exists, nil
 }
 
 // decodeSafely decodes the payload into the handler's type. A panicking

@@ -20,8 +20,8 @@ import (
 // delivery builds what the bus hands to middleware for one message.
 func delivery(consumer, id string, attempt int) *bus.Delivery {
 	return &bus.Delivery{
-		Envelope: &envelope.Envelope{ID: id, Source: "test", Type: "v1.order.placed", Subject: "order-42"},
-		Subject:  "evt.v1.order.placed", Stream: "EVT_order", Consumer: consumer,
+		Envelope:    &envelope.Envelope{ID: id, Source: "test", Type: "v1.order.placed", Subject: "order-42"},
+		WireSubject: "evt.v1.order.placed", Stream: "EVT_order", Consumer: consumer,
 		StreamSequence: 7, Attempt: attempt,
 	}
 }

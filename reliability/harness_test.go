@@ -188,7 +188,19 @@ func deadLetterCount(t *testing.T, b *bus.Bus) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dls, err := b.DeadLetters(ctx)
+	dls, err := allDeadLetters(ctx, b)
 	require.NoError(t, err)
 	return len(dls)
+}
+
+// allDeadLetters collects every dead letter of b's namespace.
+func allDeadLetters(ctx context.Context, b *bus.Bus) ([]bus.DeadLetter, error) {
+	var out []bus.DeadLetter
+	for dl, err := range b.DeadLetters(ctx, bus.DeadLetterFilter{}) {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, dl)
+	}
+	return out, nil
 }

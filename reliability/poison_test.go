@@ -105,13 +105,13 @@ func runPoison(t *testing.T, srv *embedded.Server, ns string, poison bool) poiso
 	waitUntil(t, 2*time.Minute, func() bool {
 		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		dead, err = worker.DeadLetters(dctx)
+		dead, err = allDeadLetters(dctx, worker)
 		return err == nil && len(dead) >= poisonCount
 	}, func() string {
 		return fmt.Sprintf("%d of %d poison messages dead-lettered (%v)", len(dead), poisonCount, err)
 	})
 	settled(t, worker, eventStream(ns), sub.Consumer(), time.Minute)
-	dead, err = worker.DeadLetters(ctx)
+	dead, err = allDeadLetters(ctx, worker)
 	require.NoError(t, err)
 	for _, dl := range dead {
 		require.NotNil(t, dl.Envelope)

@@ -79,13 +79,13 @@ func TestChaosRedeliveryStorm(t *testing.T) {
 	doomed := l.countWhere(isDoomed)
 	var dead []bus.DeadLetter
 	waitUntil(t, 2*time.Minute, func() bool {
-		dead, err = worker.DeadLetters(ctx)
+		dead, err = allDeadLetters(ctx, worker)
 		return err == nil && len(dead) >= doomed
 	}, func() string {
 		return fmt.Sprintf("%d of %d failing messages dead-lettered (%v)", len(dead), doomed, err)
 	})
 	settled(t, worker, eventStream(ns), sub.Consumer(), time.Minute)
-	dead, err = worker.DeadLetters(ctx)
+	dead, err = allDeadLetters(ctx, worker)
 	require.NoError(t, err)
 
 	// Every gap between two attempts of a message is at least its back-off

@@ -3,9 +3,12 @@ package bustest
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"path/filepath"
+	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,23 +61,42 @@ func Connect(tb testing.TB, srv *embedded.Server, opts ...bus.Option) *bus.Bus {
 	return b
 }
 
-// Logger returns a slog.Logger that writes warnings and errors to tb.Log, so
-// they show next to the failing test. Lines logged after the test ended (by
-// a goroutine that outlived it) are dropped instead of panicking.
+// Logger returns a slog.Logger that writes warnings and errors to the
+// test's output, so they show next to the failing test. Each line names the
+// file and line of choreo's code that logged it (not a line of this
+// package). Lines logged after the test ended (by a goroutine that outlived
+// it) are dropped instead of panicking.
 func Logger(tb testing.TB) *slog.Logger {
-	w := &tbWriter{tb: tb}
-	tb.Cleanup(func() { w.done.Store(true) })
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w := &tbWriter{out: tb.Output()}
+	tb.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level:     slog.LevelWarn,
+		AddSource: true,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if src, ok := a.Value.Any().(*slog.Source); ok && a.Key == slog.SourceKey {
+				// package/file.go:line is enough to find it.
+				return slog.String(slog.SourceKey, filepath.Base(filepath.Dir(src.File))+"/"+filepath.Base(src.File)+":"+strconv.Itoa(src.Line))
+			}
+			return a
+		},
+	}))
 }
 
 type tbWriter struct {
-	tb   testing.TB
-	done atomic.Bool
+	mu   sync.Mutex
+	out  io.Writer
+	done bool
 }
 
 func (w *tbWriter) Write(p []byte) (int, error) {
-	if !w.done.Load() {
-		w.tb.Log(strings.TrimRight(string(p), "\n"))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		_, _ = w.out.Write(p)
 	}
 	return len(p), nil
 }

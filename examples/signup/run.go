@@ -208,7 +208,14 @@ func (o *observer) waitSettled(ctx context.Context, sent int, m *metrics, timeou
 	tick := time.NewTicker(settleCheck)
 	defer tick.Stop()
 	for {
-		dead, err := o.b.DeadLetters(ctx)
+		var dead []bus.DeadLetter
+		var err error
+		for dl, e := range o.b.DeadLetters(ctx, bus.DeadLetterFilter{}) {
+			if err = e; err != nil {
+				break
+			}
+			dead = append(dead, dl)
+		}
 		if err == nil {
 			welcomed := 0
 			for _, n := range o.welcomes() {

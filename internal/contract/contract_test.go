@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"testing"
 	"time"
@@ -65,7 +66,9 @@ var (
 	_ func(*bus.Subscription, context.Context) error                                                                                         = (*bus.Subscription).Drain
 	_ func(error) error                                                                                                                      = bus.Permanent
 	_ func(error, time.Duration) error                                                                                                       = bus.RetryAfter
-	_ func(*bus.Bus, context.Context) ([]bus.DeadLetter, error)                                                                              = (*bus.Bus).DeadLetters
+	_ func(*bus.Bus, context.Context, bus.DeadLetterFilter) iter.Seq2[bus.DeadLetter, error]                                                 = (*bus.Bus).DeadLetters
+	_ func(string, string) bus.PublishOption                                                                                                 = bus.WithExtension
+	_ func(bus.Hooks) bus.Option                                                                                                             = bus.WithHooks
 	_ func(*bus.Bus, context.Context, bus.DeadLetter) error                                                                                  = (*bus.Bus).Redeliver
 	_ error                                                                                                                                  = bus.ErrClosed
 
