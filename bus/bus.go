@@ -48,50 +48,6 @@ type Bus struct {
 	hooks       hookSet
 }
 
-// Connect dials the NATS server(s) at url (comma-separated for a cluster)
-// and returns a Bus on that connection. The connection reconnects forever,
-// with jittered back-off, and buffers publishes while it does; Close closes
-// it. ctx bounds the initial connection attempt.
-func Connect(ctx context.Context, url string, opts ...Option) (*Bus, error) {
-	cfg := defaultConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	log := cfg.logger
-	natsOpts := []nats.Option{
-		nats.Name(cfg.source),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250 * time.Millisecond),
-		nats.ReconnectJitter(100*time.Millisecond, time.Second),
-		nats.RetryOnFailedConnect(false),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil { // nil: a deliberate close
-				log.Warn("choreo: disconnected from NATS; reconnecting", "error", err)
-			}
-		}),
-		nats.ReconnectHandler(func(c *nats.Conn) {
-			log.Info("choreo: reconnected to NATS", "url", c.ConnectedUrlRedacted())
-		}),
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		natsOpts = append(natsOpts, nats.Timeout(time.Until(dl)))
-	}
-	nc, err := nats.Connect(url, natsOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("choreo/bus: connecting to %q: %w (is nats-server running with JetStream? try `go run ./cmd/choreo dev`)", url, err)
-	}
-	b, err := newBus(nc, cfg)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	b.ownConn = true
-	return b, nil
-}
-
 // New returns a Bus on an existing connection. The caller keeps ownership of
 // nc: Close drains the bus but leaves nc open.
 func New(nc *nats.Conn, opts ...Option) (*Bus, error) {

@@ -14,8 +14,8 @@ import (
 )
 
 func TestCommandsAreSharedAndHandledOnce(t *testing.T) {
-	ctx := ctxT(t)
 	t.Parallel()
+	ctx := ctxT(t)
 	srv := bustest.NewServer(t)
 	a := bustest.Connect(t, srv, bus.WithSource("accounts"))
 	b := bustest.Connect(t, srv, bus.WithSource("accounts"))
@@ -43,8 +43,8 @@ func TestCommandsAreSharedAndHandledOnce(t *testing.T) {
 }
 
 func TestSecondServiceCannotHandleSameCommand(t *testing.T) {
-	ctx := t.Context()
 	t.Parallel()
+	ctx := t.Context()
 	srv := bustest.NewServer(t)
 	a := bustest.Connect(t, srv, bus.WithSource("accounts"))
 	other := bustest.Connect(t, srv, bus.WithSource("billing"))
@@ -57,8 +57,8 @@ func TestSecondServiceCannotHandleSameCommand(t *testing.T) {
 }
 
 func TestEventsFanOutToGroupsAndShareWithinGroup(t *testing.T) {
-	ctx := ctxT(t)
 	t.Parallel()
+	ctx := ctxT(t)
 	srv := bustest.NewServer(t)
 	email, metrics := newCounter(), newCounter()
 	for i := range 2 {

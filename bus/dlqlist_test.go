@@ -59,8 +59,8 @@ func TestDeadLettersIterateWithBoundedMemory(t *testing.T) {
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	base, peak := ms.HeapAlloc, ms.HeapAlloc
-	var series []uint64
+	base, peak := int64(ms.HeapAlloc), int64(ms.HeapAlloc)
+	var series []int64
 	count := 0
 	for dl, err := range b.DeadLetters(ctx, bus.DeadLetterFilter{}) {
 		require.NoError(t, err)
@@ -69,12 +69,12 @@ func TestDeadLettersIterateWithBoundedMemory(t *testing.T) {
 		if count%1000 == 0 {
 			runtime.GC() // live data only: what the iteration holds
 			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapAlloc)
-			series = append(series, (ms.HeapAlloc-base)>>10)
+			peak = max(peak, int64(ms.HeapAlloc))
+			series = append(series, (int64(ms.HeapAlloc)-base)>>10)
 		}
 	}
 	require.Equal(t, n, count)
-	growth := int64(peak) - int64(base)
+	growth := peak - base
 	t.Logf("live heap growth every 1000 (KiB): %v", series)
 	t.Logf("listed %d dead letters of %d bytes (%d MiB); heap grew by at most %.1f MiB", n, size, n*size>>20, float64(growth)/(1<<20))
 	// The in-process server shares this heap: its block cache of the

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 // Option configures a Bus (Connect, New).
@@ -25,6 +27,7 @@ type config struct {
 	deadLetterBytes int64
 	asyncMaxPending int
 	hooks           []Hooks
+	natsOptions     []nats.Option
 }
 
 func defaultConfig() config {

@@ -224,8 +224,8 @@ func TestEndToEndDeadInstanceBlocksKeyOnlyForItsLease(t *testing.T) {
 }
 
 func TestEndToEndBusWideMiddlewareKeepsGroupsApart(t *testing.T) {
-	ctx := t.Context()
 	t.Parallel()
+	ctx := t.Context()
 	store := idempotency.NewMemoryStore()
 	b := bustest.New(t, bus.WithSource("shop"), bus.WithMiddleware(idempotency.Middleware(store)))
 

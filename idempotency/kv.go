@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/choreo-bus/choreo/internal/version"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -78,6 +80,9 @@ func NewKVStore(ctx context.Context, js jetstream.JetStream, bucket string, opts
 	}
 	if js == nil {
 		return nil, errors.New("idempotency: NewKVStore needs a JetStream handle (jetstream.New(nc) or bus.JetStream())")
+	}
+	if v := js.Conn().ConnectedServerVersion(); v != "" && !version.AtLeast(v, "2.11.0") {
+		return nil, fmt.Errorf("idempotency: KV bucket %q: the KV store needs nats-server 2.11 or newer (per-key TTLs), found %s; upgrade the server or use another Store", bucket, v)
 	}
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:         bucket,

@@ -20,8 +20,8 @@ import (
 // buffer, unacknowledged, must be handled by instance B once the ack wait
 // has passed. Nothing is lost.
 func TestChaosInstanceCrash(t *testing.T) {
-	ctx := testContext(t, 5*time.Minute)
 	t.Parallel()
+	ctx := testContext(t, 5*time.Minute)
 	n := sized(300, 3000)
 	const ackWait = 2 * time.Second
 	const concurrency = 8
@@ -130,8 +130,8 @@ func TestChaosInstanceCrash(t *testing.T) {
 // -race) used to report the close of the bus's work channel against the
 // pending send; this is its regression test.
 func TestChaosCloseAfterConnectionLost(t *testing.T) {
-	ctx := testContext(t, time.Minute)
 	t.Parallel()
+	ctx := testContext(t, time.Minute)
 	srv := bustest.NewServer(t)
 	b := dial(t, srv.ClientURL(), bus.WithNamespace("closelost"), bus.WithSource("worker"))
 	release := make(chan struct{})

@@ -39,8 +39,8 @@ func TestGeneratedTopicsMatchTheCatalog(t *testing.T) {
 // web sends the command, accounts handles it and publishes the event, email
 // receives it. The JSON on the wire uses the catalog's field names.
 func TestGeneratedTopicsOnTheBus(t *testing.T) {
-	ctx := t.Context()
 	t.Parallel()
+	ctx := t.Context()
 	srv := bustest.NewServer(t)
 	web := bustest.Connect(t, srv, bus.WithSource("web"))
 	accounts := bustest.Connect(t, srv, bus.WithSource("accounts"))
