@@ -45,17 +45,21 @@ type Topic struct {
 	// Line is the line of the topic's key.
 	Line int
 	// Kind is the declared kind or, when none is declared, the kind inferred
-	// from the verb's tense. It is 0 when the name does not parse or the verb
-	// reads the same in both tenses and no kind is declared.
+	// from the verb's tense (topic.InferKind: guessed from the spelling for
+	// a verb the tense rules do not know). It is 0 when the name does not
+	// parse or the verb reads the same in both tenses and no kind is
+	// declared.
 	Kind topic.Kind
 	// KindDeclared reports whether the catalog says "kind:" explicitly.
 	KindDeclared bool
 	// KindLine is the line of the "kind" key, 0 when absent.
 	KindLine int
 	// SkipTenseCheck is the "skip_tense_check" key: the verb's tense is
-	// not checked against the declared kind, for verbs the tense rules
-	// misread (an adjective used as a state, as in v1.build.green). The
-	// generated topic then passes topic.SkipTenseCheck() when it needs to.
+	// not checked against the declared kind. It lets a known verb the tense
+	// rules misread through (v1.app.startup, a noun, as an event; the
+	// generated topic then passes topic.SkipTenseCheck()), and it vouches
+	// for a word the rules do not know (v1.build.green, a state), which
+	// silences lint's warning.
 	SkipTenseCheck bool
 	// Description is the free text of the "description" key.
 	Description string

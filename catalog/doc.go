@@ -32,11 +32,19 @@
 // Topic keys: kind (command or event), description, payload (a mapping
 // from field name to type, or to {type, description}), type (an existing
 // Go type "import/path.Name", or "Name" for a type declared in the
-// generated package; exclusive with payload) and skip_tense_check (true for
-// a verb the tense rules misread, such as the adjective in v1.build.green
-// declared as an event; the generated topic then passes
-// topic.SkipTenseCheck()). A topic with neither payload nor type has an
-// empty payload (struct{}).
+// generated package; exclusive with payload) and skip_tense_check. A topic
+// with neither payload nor type has an empty payload (struct{}).
+//
+// The tense rules (see package topic) know some 880 verbs and the forms
+// built from them. A known verb in the wrong tense for the declared kind
+// is an error, as it is at run time: v1.user.signup declared as an event.
+// A word they do not know (a state such as v1.stock.low, or a verb missing
+// from their lists) passes at run time, and lint warns that it cannot
+// check it, suggesting the other tense where the spelling gives one.
+// skip_tense_check: true vouches for the verb: it lets a known verb the
+// rules misread through (v1.app.startup, a noun, declared as an event; the
+// generated topic then passes topic.SkipTenseCheck()) and silences the
+// warning about an unknown word. Where it changes nothing, lint says so.
 //
 // Service keys: sends (commands it sends), handles (commands it carries
 // out; each command has exactly one handler), publishes (events it

@@ -157,9 +157,10 @@ func (g *goGen) typedTopic(b *strings.Builder, t *Topic) {
 }
 
 // needsSkipTenseCheck reports whether the typed topic must be built with
-// topic.SkipTenseCheck: the catalog asks for it and the verb's tense does
-// not fit the declared kind. Verbs that read the same in both tenses (reset)
-// fit either kind and need no option.
+// topic.SkipTenseCheck: the catalog asks for it and the run time would
+// reject the name without it, a known verb in the wrong tense. Verbs that
+// read the same in both tenses (reset) and words the tense rules do not
+// know (green) pass without the option.
 func needsSkipTenseCheck(t *Topic) bool {
 	return t.SkipTenseCheck && topic.CheckTense(t.parsed, t.Kind) != nil
 }

@@ -22,10 +22,13 @@ const (
 	// RuleKind: the verb reads the same in both tenses (reset, put) and the
 	// topic does not declare its kind.
 	RuleKind Rule = "kind"
-	// RuleTense: the declared kind contradicts the verb's tense (a command
-	// named in the past tense, an event in the present) and the topic does
-	// not say skip_tense_check: true. A skip_tense_check that is not needed
-	// is a warning under the same rule.
+	// RuleTense: the declared kind contradicts the tense of a verb the
+	// tense rules know (a command named in the past tense, an event in the
+	// present: topic.CheckTense rejects those at run time too) and the topic
+	// does not say skip_tense_check: true. Warnings under the same rule: a
+	// verb the rules do not know (topic.TenseOf is TenseUnknown: "low",
+	// "overdue"), which they cannot check, unless the topic says
+	// skip_tense_check: true; and a skip_tense_check that is not needed.
 	RuleTense Rule = "tense"
 	// RuleFieldType: a payload field has a type that does not exist.
 	RuleFieldType Rule = "field-type"
@@ -127,50 +130,6 @@ func (l *linter) definitions() {
 		}
 	}
 	l.goNames()
-}
-
-func (l *linter) topicName(t *Topic) {
-	if t.parseErr != nil {
-		// topic's message repeats the name; the diagnostic names it already.
-		msg := strings.TrimPrefix(t.parseErr.Error(), fmt.Sprintf("topic: invalid name %q: ", t.Name))
-		l.errorf(RuleGrammar, t.Line, "topic %s: invalid name: %s", t.Name, msg)
-		return
-	}
-	inferred, unambiguous := topic.InferKind(t.parsed)
-	if !t.KindDeclared {
-		if t.SkipTenseCheck {
-			l.warnf(RuleTense, t.Line, "topic %s: skip_tense_check has no effect without a declared kind; add `kind: command` or `kind: event`, or remove it", t.Name)
-		}
-		if !unambiguous {
-			l.errorf(RuleKind, t.Line, "topic %s: the verb %q reads the same as a command and as an event; declare `kind: command` or `kind: event`", t.Name, t.parsed.Verb)
-		}
-		return
-	}
-	if !unambiguous {
-		return // reset, put, ...: fit both kinds, the declared kind decides
-	}
-	err := topic.CheckTense(t.parsed, t.Kind)
-	if t.SkipTenseCheck {
-		if err == nil {
-			l.warnf(RuleTense, t.KindLine, "topic %s: skip_tense_check is not needed: the verb %q already fits %s; remove it", t.Name, t.parsed.Verb, an(kindName(t.Kind)))
-		}
-		return
-	}
-	if err != nil || inferred != t.Kind {
-		reason := fmt.Sprintf("the verb %q reads as %s", t.parsed.Verb, an(kindName(inferred)))
-		if err != nil {
-			// Keep topic's explanation and suggestion, not its advice for
-			// Go code: the catalog has its own switch.
-			reason = strings.TrimPrefix(err.Error(), "topic: verb in the wrong tense: ")
-			reason, _, _ = strings.Cut(reason, " If the verb is right as it is")
-			reason = strings.TrimSuffix(reason, ".")
-		}
-		sep := ". "
-		if strings.HasSuffix(reason, "?") {
-			sep = " "
-		}
-		l.errorf(RuleTense, t.KindLine, "topic %s: declared kind %s contradicts the verb's tense: %s%sIf the tense rules misread this verb, add skip_tense_check: true", t.Name, kindName(t.Kind), reason, sep)
-	}
 }
 
 func (l *linter) fields(t *Topic) {

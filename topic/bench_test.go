@@ -68,7 +68,7 @@ func BenchmarkStream(b *testing.B) {
 }
 
 func BenchmarkCheckTense(b *testing.B) {
-	for _, s := range []string{"v1.user.signedup", "v1.invoice.paid", "v1.user.email.changed"} {
+	for _, s := range []string{"v1.user.signedup", "v1.invoice.paid", "v1.user.email.changed", "v1.invoice.overdue"} {
 		n := mustParse(b, s)
 		b.Run(s, func(b *testing.B) {
 			b.ReportAllocs()

@@ -36,8 +36,9 @@
 //     may react to it. Its verb is in the past tense: v1.user.signedup,
 //     v1.order.shipped, v1.email.sent.
 //
-// NewCommand and NewEvent enforce this, so that a name read anywhere (a log
-// line, a dashboard, a dead letter) says which kind it is.
+// NewCommand and NewEvent enforce this where they can be sure, so that a
+// name read anywhere (a log line, a dashboard, a dead letter) says which
+// kind it is; see Tenses for what they reject and what they let through.
 //
 // # Grammar
 //
@@ -67,37 +68,53 @@
 //
 // # Tenses
 //
-// The tense check (CheckTense, used by NewCommand and NewEvent) reads the
-// verb with a small set of English spelling rules and word lists:
+// The tense check (CheckTense, used by NewCommand and NewEvent) rejects
+// only what it is sure of, a verb it knows in the tense of the other kind;
+// a word it does not know passes, so that a state named as an event does
+// not stop a program at start-up. It reads the verb with word lists and
+// explicit rules (TenseOf) and sorts it into one of four classes:
 //
-//   - Regular past forms end in -ed: created, applied, stopped, committed,
-//     canceled and cancelled (American and British spellings are both
-//     accepted; suggestions use the American one).
-//   - About 120 irregular verbs common in business systems are listed with
-//     their past forms: sent, paid, built, made, sold, bought, written and
-//     wrote, taken and took, frozen, withdrawn, ... Prefixed forms follow
-//     them: resent, rebuilt, prepaid, overwritten, underwritten.
-//   - Compound verbs of a verb and a particle (up, in, out, off, on, over,
-//     back, down) inflect their verb part: signup/signedup, login/loggedin,
-//     checkout/checkedout, payout/paidout, takeover/takenover.
-//   - Verbs that read the same in both tenses (reset, put, set, cut, shut,
-//     read, quit, hit, cast, broadcast, upset, bid, split, spread, cost,
-//     let, and compounds such as setup or shutdown) are accepted for
-//     commands and events alike, without any option, because either
-//     reading is correct. InferKind reports them as undecidable.
-//   - Everything else reads as present tense.
+//   - Present (TensePresent): a known verb in its base form, or built from
+//     one: about 120 irregular verbs common in business systems (send, pay,
+//     write, take, ...) and some 720 regular ones (create, ship, cancel,
+//     ...); the same behind the prefixes re, un and pre (reopen, unlock),
+//     irregular ones behind under, over, fore, out, mis and up too
+//     (overpay, underwrite); compounds of such a verb and a particle (up,
+//     in, out, off, on, over, back, down: signup, login, checkout, payout);
+//     and the -ing forms of all of them (shipping).
+//   - Past (TensePast): the past forms of the same verbs: listed irregular
+//     forms (sent, paid, written and wrote), the regular -ed form of a known
+//     verb (created, stopped, applied; canceled and cancelled, American and
+//     British spellings alike), and their prefixed and compound forms
+//     (resent, reopened, signedup, checkedout, takenover).
+//   - Both (TenseBoth): verbs that read the same in both tenses (reset, put,
+//     set, cut, shut, read, quit, hit, cast, broadcast, upset, bid, split,
+//     spread, cost, let, and compounds such as setup or shutdown), fine for
+//     commands and events alike without any option. InferKind reports them
+//     as undecidable.
+//   - Unknown (TenseUnknown): every other word. An adjective or noun used
+//     as a state (v1.stock.low, v1.order.ready, v1.invoice.overdue,
+//     v1.item.outofstock), a verb missing from the lists, and a word whose
+//     -ed is not an ending (sled, steed) or whose -ed base is not a known
+//     verb.
 //
-// A violation returns an error matching ErrTense that suggests the whole
-// corrected name when the other form can be derived: v1.user.signup as an
-// event gets "did you mean v1.user.signedup?", v1.invoice.paid as a command
-// gets "did you mean v1.invoice.pay?", and v1.order.shipping as an event
-// gets "did you mean v1.order.shipped?". Suggestions are always valid names
-// that pass the check.
+// An event named with a present verb and a command named with a past verb
+// are rejected with an error matching ErrTense that suggests the whole
+// corrected name: v1.user.signup as an event gets "did you mean
+// v1.user.signedup?", v1.invoice.paid as a command gets "did you mean
+// v1.invoice.pay?", and v1.order.shipping as an event gets "did you mean
+// v1.order.shipped?". Suggestions are always valid names that pass the
+// check. Everything else passes, unknown words included, as events and as
+// commands: the rules cannot tell a state from a verb they miss.
 //
-// The rules know English verbs, not every word. A state used as an event
-// ("v1.build.green") or a verb the lists miss can be let through with
-// SkipTenseCheck, which turns off the tense check and nothing else: the
-// grammar is always enforced.
+// Unknown words are choreo lint's job: it warns about each one in a
+// catalog, with a suggestion from the regular spelling rules where they
+// give one (SuggestName: "if low is a verb, did you mean v1.stock.lowed?"),
+// until the catalog vouches for the word with skip_tense_check: true.
+//
+// SkipTenseCheck turns the tense check off, and nothing else (the grammar
+// is always enforced), for a known verb the rules misread: a noun that is
+// also a verb, such as v1.app.startup named as an event.
 //
 // # Typed topics
 //

@@ -75,20 +75,23 @@ func ExampleNewCommand() {
 }
 
 func ExampleSkipTenseCheck() {
-	// "green" is a state, not a verb: the tense rules cannot read it.
-	_, err := topic.NewEvent[struct{}]("v1.build.green")
+	// "startup" is a noun here, but the rules read it as the verb "start up",
+	// so an event named with it is rejected.
+	_, err := topic.NewEvent[struct{}]("v1.app.startup")
 	fmt.Println(errors.Is(err, topic.ErrTense))
 
-	e, err := topic.NewEvent[struct{}]("v1.build.green", topic.SkipTenseCheck())
+	e, err := topic.NewEvent[struct{}]("v1.app.startup", topic.SkipTenseCheck())
 	fmt.Println(e, err)
 
-	// Verbs that read the same in both tenses need no option.
+	// Words the rules do not know (a state such as "low") and verbs that
+	// read the same in both tenses need no option.
+	low := topic.MustEvent[struct{}]("v1.stock.low")
 	reset := topic.MustEvent[struct{}]("v1.counter.reset")
-	fmt.Println(reset)
+	fmt.Println(low, reset)
 	// Output:
 	// true
-	// v1.build.green <nil>
-	// v1.counter.reset
+	// v1.app.startup <nil>
+	// v1.stock.low v1.counter.reset
 }
 
 func ExampleCheckTense() {
@@ -117,6 +120,42 @@ func ExampleInferKind() {
 	// v1.user.signup command true
 	// v1.invoice.paid event true
 	// v1.counter.reset Kind(0) false
+}
+
+func ExampleTenseOf() {
+	for _, verb := range []string{"signup", "signedup", "reopened", "reset", "low", "sled"} {
+		fmt.Println(verb, topic.TenseOf(verb))
+	}
+	// Output:
+	// signup present
+	// signedup past
+	// reopened past
+	// reset both
+	// low unknown
+	// sled unknown
+}
+
+func ExampleSuggestName() {
+	for _, c := range []struct {
+		name string
+		kind topic.Kind
+	}{
+		{"v1.user.signup", topic.KindEvent},        // a known verb: certain
+		{"v1.invoice.paid", topic.KindCommand},     // a known verb: certain
+		{"v1.stock.low", topic.KindEvent},          // unknown: a guess, if "low" were a verb
+		{"v1.user.frobnicated", topic.KindCommand}, // unknown: a guess from the -ed
+		{"v1.user.signedup", topic.KindEvent},      // already fits
+	} {
+		n, _ := topic.Parse(c.name)
+		s, ok := topic.SuggestName(n, c.kind)
+		fmt.Printf("%s as %s: %q %v\n", c.name, c.kind, s, ok)
+	}
+	// Output:
+	// v1.user.signup as event: "v1.user.signedup" true
+	// v1.invoice.paid as command: "v1.invoice.pay" true
+	// v1.stock.low as event: "v1.stock.lowed" true
+	// v1.user.frobnicated as command: "v1.user.frobnicate" true
+	// v1.user.signedup as event: "" false
 }
 
 func ExampleSubject() {

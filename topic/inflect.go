@@ -2,11 +2,13 @@ package topic
 
 import "strings"
 
-// The regular English inflection rules, for verbs that no list in verbs.go
-// names. Forward (base -> past, base -> gerund) is a handful of spelling
-// rules. Backward (past -> base) is guesswork, so every guess is checked by
-// inflecting it forward again; a guess that does not lead back to the word
-// it came from is dropped.
+// The regular English inflection rules. Forward (base -> past, base ->
+// gerund) is a handful of spelling rules; it builds the forms of every
+// listed regular verb (regularForms in verbs.go), so the known forms never
+// depend on guessing. Backward (past -> base) is guesswork, used only for
+// words the lists do not know: every guess is checked by inflecting it
+// forward again, and a guess that does not lead back to the word it came
+// from, or does not look like a word (plausibleBase), is dropped.
 
 // isVowelAt reports whether w[i] sounds as a vowel: a, e, i, o; u except
 // after q ("quit"); y after a consonant ("sync", "apply", but not "play").
@@ -105,6 +107,23 @@ func regularPast(w string) string {
 	return inflectRegular(w, "ed")
 }
 
+// britishPast is the British spelling of the regular past of a verb that
+// ends in a single l after a vowel: cancel -> cancelled, fuel -> fuelled,
+// dial -> dialled, where American spelling has canceled, fueled, dialed.
+// ok is false when the two spellings are the same (control -> controlled,
+// install -> installed) and for every other verb: file -> filed has no
+// "filled".
+func britishPast(base string) (string, bool) {
+	n := len(base)
+	if n < 3 || base[n-1] != 'l' || base[n-2] == 'l' || !isVowelAt(base, n-2) {
+		return "", false
+	}
+	if rp := regularPast(base); rp == base+"ed" {
+		return base + "led", true
+	}
+	return "", false
+}
+
 // regularGerund is regularPast's sibling for -ing: create -> creating.
 func regularGerund(w string) string {
 	n := len(w)
@@ -181,8 +200,8 @@ func prefersSingleL(undoubled string) bool {
 	if !strings.HasSuffix(undoubled, "el") || syllables(undoubled) < 2 {
 		return false
 	}
-	_, irregular := irregularBase(undoubled + "l") // misspell, resell
-	return !irregular
+	_, _, irregular := splitPrefixedIrregular(undoubled + "l") // misspell, resell
+	return !irregular && !isIrregularBase(undoubled+"l")
 }
 
 // needsFinalE guesses whether the base of the regular past stem+"ed" ends in
@@ -264,8 +283,26 @@ func needsFinalE(stem string) bool {
 	return false
 }
 
-// hasVowel reports whether w has at least one vowel sound; a "base" without
-// one ("spr" from "spring") is not a word.
+// plausibleBase reports whether w, guessed as the base form behind a
+// regular past or -ing form of a word the lists do not know, looks like a
+// word of its own:
+//
+//   - it has a vowel sound besides a final silent e. The "ed" of sled,
+//     shed or shred is the word's own vowel, not an ending: "sle", "she"
+//     and "shre" are no bases, and neither are "spr" (spring) or "th"
+//     (thing).
+//   - it does not end in "ee". The few verbs that do (agree, free,
+//     guarantee) are listed; the words that end in -eed are mostly present
+//     verbs and nouns (need, seed, speed, steed, greed), not past forms of
+//     "nee", "see" or "stee".
+func plausibleBase(w string) bool {
+	if strings.HasSuffix(w, "ee") {
+		return false
+	}
+	return hasVowel(strings.TrimSuffix(w, "e"))
+}
+
+// hasVowel reports whether w has at least one vowel sound.
 func hasVowel(w string) bool {
 	for i := range len(w) {
 		if isVowelAt(w, i) {

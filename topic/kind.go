@@ -7,9 +7,10 @@ import (
 )
 
 // ErrTense is matched (errors.Is) by the errors of CheckTense, NewCommand
-// and NewEvent when a verb's tense does not fit the kind: an event whose
-// verb is not in the past tense, or a command whose verb is. The message
-// suggests the other form when one can be derived.
+// and NewEvent when a verb's tense certainly does not fit the kind: an event
+// named with a known verb in the present tense, or a command named with one
+// in the past tense. The message suggests the other form when one can be
+// derived.
 var ErrTense = errors.New("topic: verb in the wrong tense")
 
 // Kind tells commands from events. The zero Kind is not a valid kind.
@@ -39,9 +40,14 @@ func (k Kind) String() string {
 // valid reports whether k is KindCommand or KindEvent.
 func (k Kind) valid() bool { return k == KindCommand || k == KindEvent }
 
-// CheckTense reports whether n's verb has the tense its kind needs: past
-// for KindEvent, not past for KindCommand. Verbs that read the same in both
-// tenses (reset, put, cut, ...) fit both kinds.
+// CheckTense reports whether n's verb can have the tense its kind needs:
+// past for KindEvent, present for KindCommand. It rejects only what is
+// certainly wrong, a verb TenseOf knows in the other tense: a present form
+// of a known verb as an event (v1.user.signup, v1.order.shipping), a past
+// form as a command (v1.user.created). Verbs that read the same in both
+// tenses (reset, put, cut, ...) fit both kinds, and so, at run time, do
+// words the rules do not know (v1.stock.low, v1.invoice.overdue): choreo
+// lint warns about those instead (see TenseOf and SuggestName).
 //
 // The error matches ErrTense and, where a form can be derived, suggests the
 // whole corrected name ("did you mean v1.user.signedup?"). A zero n gives an
@@ -55,12 +61,12 @@ func CheckTense(n Name, k Kind) error {
 	if n.Verb == "" {
 		return fmt.Errorf("%w %q: it has no verb; %s, e.g. %s", ErrInvalidName, n.String(), ruleShape, exampleName)
 	}
-	t := tenseOf(n.Verb)
+	t := TenseOf(n.Verb)
 	switch {
-	case k == KindEvent && t == present:
+	case k == KindEvent && t == TensePresent:
 		return tenseError(n, k, fmt.Sprintf(
 			"an event says what happened, so its verb is in the past tense, and %q is not", n.Verb))
-	case k == KindCommand && t == past:
+	case k == KindCommand && t == TensePast:
 		return tenseError(n, k, fmt.Sprintf(
 			"a command says what to do, so its verb is in the present tense, and %q is past", n.Verb))
 	}
@@ -76,54 +82,23 @@ func tenseError(n Name, k Kind, why string) error {
 		ErrTense, k, n.String(), why, hint)
 }
 
-// suggestion derives the name n would have as a k, with its verb in the
-// tense k needs. It only suggests names that are valid and pass the check.
-func suggestion(n Name, k Kind) (string, bool) {
-	var verb string
-	var ok bool
-	switch k {
-	case KindEvent:
-		verb, ok = pastOf(n.Verb)
-	case KindCommand:
-		verb, ok = presentOf(n.Verb)
-	}
-	if !ok || verb == n.Verb {
-		return "", false
-	}
-	fixed := n
-	fixed.Verb, fixed.canonical = verb, ""
-	s := fixed.String()
-	if parsed, p := parse(s); p.what != "" || !fitsKind(tenseOf(parsed.Verb), k) {
-		return "", false
-	}
-	return s, true
-}
-
-// fitsKind reports whether a verb of tense t may name a topic of kind k.
-func fitsKind(t tense, k Kind) bool {
-	switch k {
-	case KindEvent:
-		return t != present
-	case KindCommand:
-		return t != past
-	}
-	return false
-}
-
 // InferKind guesses the kind of n from its verb's tense: KindEvent for a
-// past-tense verb, KindCommand for any other verb. ok is false when the
+// past-tense verb, KindCommand for a present-tense one. ok is false when the
 // verb reads the same in both tenses (reset, put, set, cut, read, ...) or n
-// has no verb. Tools that only see names (catalog linting, dead-letter
-// inspection) use it; code that sends and receives knows the kind from its
-// Command or Event. Safe for concurrent use.
+// has no verb. For a word TenseOf does not know, the tense is guessed from
+// the spelling: a word that looks like a regular past (frobnicated) gives
+// KindEvent, any other word (low, ready) KindCommand; call TenseOf to tell
+// a guess from a certainty. Tools that only see names (catalog linting,
+// dead-letter inspection) use it; code that sends and receives knows the
+// kind from its Command or Event. Safe for concurrent use.
 func InferKind(n Name) (k Kind, ok bool) {
 	if n.Verb == "" {
 		return 0, false
 	}
-	switch tenseOf(n.Verb) {
-	case past:
+	switch guessTense(n.Verb) {
+	case TensePast:
 		return KindEvent, true
-	case present:
+	case TensePresent:
 		return KindCommand, true
 	}
 	return 0, false

@@ -205,8 +205,8 @@ func TestVerbPairs(t *testing.T) {
 			}
 			seen[w] = true
 		}
-		assert.Equalf(t, present, tenseOf(p.present), "tenseOf(%q)", p.present)
-		assert.Equalf(t, past, tenseOf(p.past), "tenseOf(%q)", p.past)
+		assert.Equalf(t, TensePresent, TenseOf(p.present), "TenseOf(%q)", p.present)
+		assert.Equalf(t, TensePast, TenseOf(p.past), "TenseOf(%q)", p.past)
 		got, ok := pastOf(p.present)
 		assert.Truef(t, ok && got == p.past, "pastOf(%q) = %q, %v; want %q", p.present, got, ok, p.past)
 		got, ok = presentOf(p.past)
@@ -224,7 +224,7 @@ func TestSameInBothTenses(t *testing.T) {
 		// Compounds and prefixes of such verbs.
 		"setup", "shutdown", "cutover", "cutoff", "readout", "rebid", "reread", "unset",
 	} {
-		assert.Equalf(t, both, tenseOf(w), "tenseOf(%q)", w)
+		assert.Equalf(t, TenseBoth, TenseOf(w), "TenseOf(%q)", w)
 		p, ok := pastOf(w)
 		assert.Truef(t, ok && p == w, "pastOf(%q) = %q, %v", w, p, ok)
 		p, ok = presentOf(w)
@@ -249,7 +249,7 @@ func TestOtherPastForms(t *testing.T) {
 		"fitted": "fit", "wedded": "wed", "quitted": "quit",
 		"misspelled": "misspell", "installed": "install", "recalled": "recall",
 	} {
-		assert.Equalf(t, past, tenseOf(form), "tenseOf(%q)", form)
+		assert.Equalf(t, TensePast, TenseOf(form), "TenseOf(%q)", form)
 		got, ok := presentOf(form)
 		assert.Truef(t, ok && got == base, "presentOf(%q) = %q, %v; want %q", form, got, ok, base)
 	}
@@ -268,7 +268,7 @@ func TestWordsLeftWhole(t *testing.T) {
 		"scout": "scouted", "render": "rendered", "consent": "consented",
 		"button": "buttoned", "season": "seasoned",
 	} {
-		assert.Equalf(t, present, tenseOf(w), "tenseOf(%q)", w)
+		assert.Equalf(t, TensePresent, TenseOf(w), "TenseOf(%q)", w)
 		got, ok := pastOf(w)
 		assert.Truef(t, ok && got == want, "pastOf(%q) = %q, %v; want %q", w, got, ok, want)
 	}
@@ -284,7 +284,7 @@ func TestGerunds(t *testing.T) {
 		"paying": "paid", "canceling": "canceled", "committing": "committed",
 		"dying": "died", "signing": "signed", "queueing": "queued",
 	} {
-		assert.Equalf(t, present, tenseOf(w), "tenseOf(%q)", w)
+		assert.Equalf(t, TensePresent, TenseOf(w), "TenseOf(%q)", w)
 		got, ok := pastOf(w)
 		assert.Truef(t, ok && got == want, "pastOf(%q) = %q, %v; want %q", w, got, ok, want)
 	}
@@ -300,8 +300,9 @@ func TestNoSuggestionForNonWords(t *testing.T) {
 	}
 }
 
-// TestVerbListsAreConsistent guards the tables in verbs.go: no word may
-// be listed as two things at once, and the table rows must be well formed.
+// TestVerbListsAreConsistent guards the tables in verbs.go and regular.go:
+// no word may be listed as two things at once, the table rows must be well
+// formed, and every word of a spelling-exception list must be a known verb.
 func TestVerbListsAreConsistent(t *testing.T) {
 	t.Parallel()
 	for _, row := range irregularTable {
@@ -317,11 +318,18 @@ func TestVerbListsAreConsistent(t *testing.T) {
 			assert.Falsef(t, sameInBothTenses.has(form), "past form %q of %q is same-in-both-tenses", form, base)
 		}
 	}
-	for w := range presentEndingInEd {
-		assert.Falsef(t, isRegularPast(w), "%q", w)
-		assert.NotEqualf(t, past, tenseOf(w), "tenseOf(%q)", w)
+	for w := range regularVerbs {
+		assert.Falsef(t, isIrregularBase(w), "%q is listed as regular and irregular", w)
+		assert.Falsef(t, sameInBothTenses.has(w), "%q is listed as regular and same-in-both-tenses", w)
+		_, _, prefixed := splitPrefixedIrregular(w)
+		assert.Falsef(t, prefixed, "regular verb %q reads as a prefixed irregular verb; list it in notPrefixed", w)
 	}
-	for w := range particleBases {
-		assert.Equalf(t, present, tenseOf(w), "particle base %q should read as present", w)
+	for name, list := range map[string]set{
+		"particleBases": particleBases, "doublesFinalConsonant": doublesFinalConsonant,
+		"doubledLInBritish": doubledLInBritish, "keepsFinalE": keepsFinalE, "dropsFinalE": dropsFinalE,
+	} {
+		for w := range list {
+			assert.Truef(t, regularVerbs.has(w), "%s lists %q, which regularVerbs does not", name, w)
+		}
 	}
 }

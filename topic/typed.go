@@ -14,11 +14,12 @@ type optionFunc func(*options)
 
 func (f optionFunc) apply(o *options) { f(o) }
 
-// SkipTenseCheck turns off the tense check, for verbs the rules misread:
-// an adjective used as a state ("v1.build.green"), or a verb the lists do
-// not know. Verbs that read the same in both tenses (reset, put, cut, ...)
-// do not need it: they are accepted as commands and as events. The grammar
-// is always checked. Default: the tense is checked.
+// SkipTenseCheck turns off the tense check, for a known verb the rules
+// misread: a noun that is also a verb, such as "v1.app.startup" named as an
+// event. Words the rules do not know ("v1.build.green", "v1.stock.low") and
+// verbs that read the same in both tenses (reset, put, cut, ...) do not
+// need it: they are accepted as commands and as events. The grammar is
+// always checked. Default: the tense check is on.
 func SkipTenseCheck() Option {
 	return optionFunc(func(o *options) { o.skipTense = true })
 }
@@ -49,8 +50,8 @@ type Event[T any] struct {
 }
 
 // NewCommand parses name as a command topic carrying T. The error matches
-// ErrInvalidName for a grammar mistake and ErrTense for a verb in the past
-// tense (unless SkipTenseCheck is given).
+// ErrInvalidName for a grammar mistake and ErrTense for a known verb in the
+// past tense (unless SkipTenseCheck is given); see CheckTense.
 func NewCommand[T any](name string, opts ...Option) (Command[T], error) {
 	n, err := checked(name, KindCommand, opts)
 	if err != nil {
@@ -70,8 +71,8 @@ func MustCommand[T any](name string, opts ...Option) Command[T] {
 }
 
 // NewEvent parses name as an event topic carrying T. The error matches
-// ErrInvalidName for a grammar mistake and ErrTense for a verb not in the
-// past tense (unless SkipTenseCheck is given).
+// ErrInvalidName for a grammar mistake and ErrTense for a known verb in the
+// present tense (unless SkipTenseCheck is given); see CheckTense.
 func NewEvent[T any](name string, opts ...Option) (Event[T], error) {
 	n, err := checked(name, KindEvent, opts)
 	if err != nil {

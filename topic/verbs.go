@@ -1,11 +1,14 @@
 package topic
 
+import "strings"
+
 // The word lists behind the tense rules. They are read-only lookup tables:
 // built once when the package is initialized (by pure functions, no init()),
 // never written afterwards, so every reader is safe for concurrent use.
 //
-// Only words that the regular rules in inflect.go get wrong belong here. A
-// verb that is missing from every list is inflected by those rules.
+// The known verbs are the rows of irregularTable, sameInBothTenses and
+// regularVerbs (regular.go). The other lists are spelling exceptions for
+// the rules in inflect.go; every word in them is a known verb too.
 
 // irregularTable lists the irregular verbs a business event is likely to
 // use. Each row is: base form, the past form suggested for events, then any
@@ -146,28 +149,31 @@ var sameInBothTenses = setOf(
 	"typeset", "undercut", "upset", "webcast", "wed",
 )
 
-// presentEndingInEd lists present-tense verbs that end in "ed" and so would
-// otherwise read as regular past forms.
-var presentEndingInEd = setOf(
-	"bed", "embed", "exceed", "heed", "need", "proceed", "reseed", "seed",
-	"shred", "succeed", "weed",
-)
-
 // verbPrefixes are prefixes that leave the verb they are put in front of
 // irregular: resend/resent, rebuild/rebuilt, overpay/overpaid.
 var verbPrefixes = [...]string{"under", "over", "fore", "out", "pre", "mis", "re", "un", "up"}
 
-// notPrefixed lists words that start with a prefix and an irregular verb by
-// accident: "relay" is not "re" + "lay", "present" is not "pre" + "sent".
-var notPrefixed = setOf("present", "relay", "relent", "resting")
+// regularPrefixes are the verb prefixes that may also go in front of a
+// regular verb: reopen, unlock, prebook. The other prefixes make nouns of
+// too many regular verbs (uptime, outage, overhead) to be read as verbs.
+var regularPrefixes = setOf("pre", "re", "un")
+
+// notPrefixed lists words that start with a prefix and a known verb by
+// accident: "relay" is not "re" + "lay", "present" is not "pre" + "sent",
+// and "unclear" is an adjective, not "un" + "clear".
+var notPrefixed = setOf(
+	"outcome", "present", "relay", "relent", "resting", "unclean", "unclear",
+	"unequal", "upkeep",
+)
 
 // particles end compound verbs: signup, login, checkout, takeover.
 var particles = [...]string{"back", "down", "over", "off", "out", "up", "in", "on"}
 
-// particleBases lists regular verbs that commonly take a particle. A word
-// only splits into verb + particle when its first part is a known verb (this
-// list, an irregular verb, a verb that reads the same in both tenses or a
-// regular past form), so "maintain" never becomes "mainta" + "in".
+// particleBases lists the regular verbs that commonly take a particle. A
+// word only splits into verb + particle when its first part is a form of
+// one of them or of an irregular verb or one that reads the same in both
+// tenses, so "maintain" never becomes "mainta" + "in", nor "dragon"
+// "drag" + "on".
 var particleBases = setOf(
 	"add", "back", "bail", "black", "blast", "book", "boot", "bounce",
 	"call", "carry", "cash", "change", "charge", "check", "claw", "clean",
@@ -256,6 +262,53 @@ func indexIrregulars(rows [][]string) irregularIndex {
 		idx.forms[base] = row[1:]
 		for _, past := range row[1:] {
 			idx.baseOf[past] = base
+		}
+	}
+	return idx
+}
+
+// regularIndex maps the regular forms of the known verbs to their base:
+// the regular past of every regular verb and of every verb that reads the
+// same in both tenses (created, cancelled, fitted), and the -ing form of
+// every known verb (shipping, paying, resetting). It is built by inflecting
+// forward, so a form reads as past exactly when the rules in inflect.go
+// make it from a known verb, and looking a form up costs one map access.
+type regularIndex struct {
+	pastBase   map[string]string // created -> create
+	gerundBase map[string]string // creating -> create
+}
+
+var regularForms = indexRegularForms()
+
+func indexRegularForms() regularIndex {
+	bases := make([]string, 0, len(regularVerbs)+len(sameInBothTenses))
+	for base := range regularVerbs {
+		bases = append(bases, base)
+	}
+	for base := range sameInBothTenses {
+		bases = append(bases, base)
+	}
+	idx := regularIndex{
+		pastBase:   make(map[string]string, 2*len(bases)),
+		gerundBase: make(map[string]string, 2*(len(bases)+len(irregularTable))),
+	}
+	for _, base := range bases {
+		idx.pastBase[regularPast(base)] = base
+		idx.gerundBase[regularGerund(base)] = base
+		if strings.HasSuffix(base, "e") {
+			idx.gerundBase[base+"ing"] = base // queueing next to queuing
+		}
+	}
+	for _, row := range irregularTable {
+		idx.gerundBase[regularGerund(row[0])] = row[0]
+	}
+	// The British spellings last, so that they never stand in for another
+	// verb's past.
+	for _, base := range bases {
+		if british, ok := britishPast(base); ok {
+			if _, taken := idx.pastBase[british]; !taken {
+				idx.pastBase[british] = base
+			}
 		}
 	}
 	return idx

@@ -43,6 +43,9 @@
 //
 // Checks the catalog and prints "file:line: message" per error and
 // "file:line: warning: message" per warning; exits 1 if there is an error.
+// A known verb in the wrong tense for its kind is an error; a verb the
+// tense rules do not know (v1.stock.low) is a warning, which
+// skip_tense_check: true on the topic silences once the name is checked.
 // With -against, also reports breaking changes relative to an older
 // catalog: a field removed, renamed or retyped in an existing topic version
 // (the fix is a new version, v2.user.signup).

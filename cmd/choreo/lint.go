@@ -15,12 +15,15 @@ Checks the catalog and prints one line per finding, "file:line: message"
 for errors and "file:line: warning: message" for warnings. Exits 1 when
 there is an error, 0 when there are only warnings or nothing.
 
-Errors: topic grammar; a verb whose tense contradicts the declared kind, or
-an ambiguous verb (reset) without a kind; a command handled by no service
-or by several; a service naming an undeclared topic, or handling an event
-or publishing a command; an unknown field type; two fields with the same
-Go name. Warnings: an event nobody publishes or subscribes to; a gap
-between versions of a topic.
+Errors: topic grammar; a known verb whose tense contradicts the declared
+kind (v1.user.signup as an event), or an ambiguous verb (reset) without a
+kind; a command handled by no service or by several; a service naming an
+undeclared topic, or handling an event or publishing a command; an unknown
+field type; two fields with the same Go name. Warnings: a verb the tense
+rules do not know (a state such as v1.stock.low), which they cannot check,
+with a suggestion where the spelling gives one, until the topic says
+skip_tense_check: true; a skip_tense_check that is not needed; an event
+nobody publishes or subscribes to; a gap between versions of a topic.
 
 With -against, the catalog is also compared with an older version of
 itself: a field removed, renamed or retyped in an existing topic version is

@@ -239,6 +239,34 @@ services:
 	assert.Equal(t, "choreo lint: 2 errors, 2 warnings\n", stderr)
 }
 
+// TestLintTense: a known verb in the wrong tense is an error; words the
+// tense rules do not know are warnings with a suggestion where one makes
+// sense, and do not fail the run.
+func TestLintTense(t *testing.T) {
+	t.Parallel()
+	warn := writeFile(t, "c.yaml", `version: 1
+topics:
+  v1.invoice.overdue: {kind: event}
+  v1.stock.low: {kind: event}
+  v1.sled.sled: {kind: command}
+  v1.build.green: {kind: event, skip_tense_check: true}
+`)
+	code, stdout, stderr := choreo(t, "lint", "-catalog", warn)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Empty(t, stderr)
+	assert.Equal(t, []string{
+		warn + `:3: warning: topic v1.invoice.overdue: the tense rules do not know the verb "overdue", so they cannot check it: an event says what happened, so its verb is in the past tense; if "overdue" is a verb, did you mean v1.invoice.overdued? If the name is right as it is, add skip_tense_check: true`,
+		warn + `:4: warning: topic v1.stock.low: the tense rules do not know the verb "low", so they cannot check it: an event says what happened, so its verb is in the past tense; if "low" is a verb, did you mean v1.stock.lowed? If the name is right as it is, add skip_tense_check: true`,
+		warn + `:5: warning: topic v1.sled.sled: the tense rules do not know the verb "sled", so they cannot check it: a command says what to do, so its verb is in the present tense. If the name is right as it is, add skip_tense_check: true`,
+	}, strings.Split(strings.TrimSpace(stdout), "\n"))
+
+	bad := writeFile(t, "c.yaml", "version: 1\ntopics:\n  v1.user.signup: {kind: event}\n")
+	code, stdout, stderr = choreo(t, "lint", "-catalog", bad)
+	assert.Equal(t, exitFail, code)
+	assert.Equal(t, bad+`:3: topic v1.user.signup: declared kind event contradicts the verb's tense: an event says what happened, so its verb is in the past tense, and "signup" is in the present tense; did you mean v1.user.signedup? If the tense rules misread this verb, add skip_tense_check: true`+"\n", stdout)
+	assert.Equal(t, "choreo lint: 1 error, 0 warnings\n", stderr)
+}
+
 func TestLintAgainst(t *testing.T) {
 	t.Parallel()
 	old := writeFile(t, "old.yaml", "version: 1\ntopics:\n  v1.user.signedup:\n    payload: {user_id: string, email: string}\n")

@@ -39,7 +39,7 @@ const (
 // BuildGreenV1Event is the event v1.build.green, with an empty payload.
 //
 // The build turned green.
-var BuildGreenV1Event = topic.MustEvent[struct{}](TopicBuildGreenV1, topic.SkipTenseCheck())
+var BuildGreenV1Event = topic.MustEvent[struct{}](TopicBuildGreenV1)
 
 // CartEmptiedV1Event is the event v1.cart.emptied, with an empty payload.
 var CartEmptiedV1Event = topic.MustEvent[struct{}](TopicCartEmptiedV1)
