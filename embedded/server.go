@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,11 @@ type config struct {
 	clusterPort      int
 	clusterAdvertise string // host:port gossiped to peers; "" = the cluster listener
 	routes           []string
+	// security, set by the options in security.go
+	users []*server.User
+	nkeys []*server.NkeyUser
+	token string
+	tls   *tls.Config
 }
 
 // WithDir keeps JetStream storage in dir (created if missing). A server
@@ -103,6 +109,7 @@ func start(ctx context.Context, cfg config) (*Server, error) {
 		// Clients of an in-process server are local; a bigger payload limit
 		// than the default would only hide mistakes, so keep the default.
 	}
+	cfg.applySecurity(sopts)
 	if cfg.clusterName != "" {
 		sopts.Cluster.Name = cfg.clusterName
 		sopts.Cluster.Host = "127.0.0.1"
