@@ -49,11 +49,13 @@ func TestDeadLettersIterateWithBoundedMemory(t *testing.T) {
 	body := []byte(`"` + strings.Repeat("x", size-2) + `"`)
 	for i := range n {
 		parkByHand(t, b.JetStream(), "EVT_user", "g__v1_user_signedup", "evt.v1.user.signedup", uint64(i+1), body)
-	}
-	select {
-	case <-b.JetStream().PublishAsyncComplete():
-	case <-ctx.Done():
-		t.Fatal("parking by hand did not complete")
+		if i%1000 == 999 { // stay well inside the async window on a loaded machine
+			select {
+			case <-b.JetStream().PublishAsyncComplete():
+			case <-ctx.Done():
+				t.Fatal("parking by hand did not complete")
+			}
+		}
 	}
 
 	var ms runtime.MemStats
