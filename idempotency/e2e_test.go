@@ -39,7 +39,7 @@ func publishCopy(t *testing.T, b *bus.Bus, id, msgID, orderID string) {
 	require.NoError(t, err)
 	msg := nats.NewMsg(topic.Subject(b.Namespace(), topic.KindEvent, orderPlacedEvt.Name()))
 	require.NoError(t, envelope.Write(msg, &envelope.Envelope{
-		ID: id, Source: "orders", Type: "v1.order.placed", Time: time.Now(),
+		ID: id, Source: b.Source(), Type: "v1.order.placed", Time: time.Now(),
 		DataContentType: "application/json", Data: data,
 	}))
 	msg.Header.Set(jetstream.MsgIDHeader, msgID)
@@ -204,7 +204,7 @@ func TestEndToEndDeadInstanceBlocksKeyOnlyForItsLease(t *testing.T) {
 	// completed, released or renewed.
 	id := envelope.NewID()
 	const lease = 2 * time.Second
-	dead, err := store.Claim(ctx, idempotency.Key{Scope: sub.Consumer(), ID: id}, lease)
+	dead, err := store.Claim(ctx, idempotency.Key{Scope: sub.Consumer(), Source: b.Source(), ID: id}, lease)
 	require.NoError(t, err)
 	require.Equal(t, idempotency.Acquired, dead.Status)
 
@@ -218,7 +218,7 @@ func TestEndToEndDeadInstanceBlocksKeyOnlyForItsLease(t *testing.T) {
 	}
 	waitSettled(t, b, sub, 10*time.Second)
 	require.Empty(t, ran, "ran once")
-	c, err := store.Claim(ctx, idempotency.Key{Scope: sub.Consumer(), ID: id}, lease)
+	c, err := store.Claim(ctx, idempotency.Key{Scope: sub.Consumer(), Source: b.Source(), ID: id}, lease)
 	require.NoError(t, err)
 	require.Equal(t, idempotency.Done, c.Status)
 }

@@ -87,7 +87,7 @@ func Example() {
 func publishAgain(ctx context.Context, b *bus.Bus, id string) error {
 	msg := nats.NewMsg(topic.Subject(b.Namespace(), topic.KindEvent, OrderPlacedV1.Name()))
 	err := envelope.Write(msg, &envelope.Envelope{
-		ID: id, Source: "orders", Type: OrderPlacedV1.Name().String(), Time: time.Now(),
+		ID: id, Source: b.Source(), Type: OrderPlacedV1.Name().String(), Time: time.Now(), // same producer, same id: the same event
 		DataContentType: "application/json", Data: []byte(`{"order_id":"42"}`),
 	})
 	if err != nil {

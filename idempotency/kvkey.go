@@ -20,12 +20,18 @@ import (
 //	hashed part  "==" + base64url(sha256(part)), for longer parts
 //
 // Plain parts never start with '=', and unpadded base64url never yields '=',
-// so the three forms cannot collide; the scope and the ID each become one
-// token, so ("a.b", "c") and ("a", "b.c") stay apart.
+// so the three forms cannot collide; the scope, the source (when there is
+// one) and the ID each become one token, so ("a.b", "c") and ("a", "b.c")
+// stay apart.
 const maxPlainPart = 96
 
 func kvKey(k Key) string {
-	return kvKeyPart(k.Scope) + "." + kvKeyPart(k.ID)
+	if k.Source == "" {
+		return kvKeyPart(k.Scope) + "." + kvKeyPart(k.ID)
+	}
+	// Three tokens never meet two: a key with a source cannot collide with
+	// one without.
+	return kvKeyPart(k.Scope) + "." + kvKeyPart(k.Source) + "." + kvKeyPart(k.ID)
 }
 
 func kvKeyPart(s string) string {

@@ -18,12 +18,14 @@ func TestKVKeyEncoding(t *testing.T) {
 		key  Key
 		want string // "" when only validity is checked
 	}{
-		{"plain parts stay readable", Key{"billing", "0190e0b4-7c1a-7d2e-8f00-aa01bb02cc03"}, "billing.0190e0b4-7c1a-7d2e-8f00-aa01bb02cc03"},
-		{"dots are encoded", Key{"a.b", "c"}, "=YS5i.c"},
-		{"empty scope", Key{"", "x"}, "=.x"},
-		{"equals sign is encoded", Key{"s", "=YQ"}, "s.=PVlR"},
-		{"long parts are hashed", Key{"s", long}, ""},
-		{"wildcards", Key{"*", ">"}, "=Kg.=Pg"},
+		{"plain parts stay readable", Key{Scope: "billing", ID: "0190e0b4-7c1a-7d2e-8f00-aa01bb02cc03"}, "billing.0190e0b4-7c1a-7d2e-8f00-aa01bb02cc03"},
+		{"dots are encoded", Key{Scope: "a.b", ID: "c"}, "=YS5i.c"},
+		{"empty scope", Key{Scope: "", ID: "x"}, "=.x"},
+		{"equals sign is encoded", Key{Scope: "s", ID: "=YQ"}, "s.=PVlR"},
+		{"long parts are hashed", Key{Scope: "s", ID: long}, ""},
+		{"wildcards", Key{Scope: "*", ID: ">"}, "=Kg.=Pg"},
+		{"a source is a token of its own", Key{Scope: "billing", Source: "accounts", ID: "order-42"}, "billing.accounts.order-42"},
+		{"a URI source is encoded", Key{Scope: "billing", Source: "/orders", ID: "1"}, "billing.=L29yZGVycw.1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -35,8 +37,8 @@ func TestKVKeyEncoding(t *testing.T) {
 			if !natsKVKey.MatchString(got) || strings.HasPrefix(got, ".") || strings.HasSuffix(got, ".") || strings.Contains(got, "..") {
 				t.Errorf("kvKey(%+v) = %q, not a valid KV key", tc.key, got)
 			}
-			if strings.Count(got, ".") != 1 {
-				t.Errorf("kvKey(%+v) = %q, want exactly two tokens", tc.key, got)
+			if want := 1 + min(len(tc.key.Source), 1); strings.Count(got, ".") != want {
+				t.Errorf("kvKey(%+v) = %q, want exactly %d dots", tc.key, got, want)
 			}
 		})
 	}

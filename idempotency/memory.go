@@ -211,8 +211,9 @@ func (s *MemoryStore) take(key Key, e *memEntry, now mono) (*memEntry, error) {
 		}
 		// Copy the key into one string of its own, so that a key cut from
 		// a large buffer (a message's headers) does not pin that buffer.
-		both := key.Scope + key.ID
-		e.key = Key{Scope: both[:len(key.Scope)], ID: both[len(key.Scope):]}
+		all := key.Scope + key.Source + key.ID
+		scopeEnd, sourceEnd := len(key.Scope), len(key.Scope)+len(key.Source)
+		e.key = Key{Scope: all[:scopeEnd], Source: all[scopeEnd:sourceEnd], ID: all[sourceEnd:]}
 		s.entries[e.key] = e
 	}
 	s.tokens++

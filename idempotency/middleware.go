@@ -15,7 +15,8 @@ import (
 // was already handled successfully is acknowledged without running the
 // handler again. For every delivery it
 //
-//   - claims the key (scope: the consumer; ID: the ce-id, or WithKey) for a
+//   - claims the key (scope: the consumer; ID: the ce-source and ce-id, or
+//     WithKey) for a
 //     lease, renewed while the handler runs;
 //   - if it got the claim, runs the handler; on success marks the key done
 //     for the retention (retrying until the lease ends if the store fails)
@@ -52,6 +53,9 @@ type guard struct {
 
 func (g *guard) handle(ctx context.Context, d *bus.Delivery) error {
 	key := Key{Scope: g.cfg.scope(d), ID: g.cfg.key(d)}
+	if g.cfg.bySource && d.Envelope != nil {
+		key.Source = d.Envelope.Source
+	}
 	if key.ID == "" {
 		return bus.Permanent(fmt.Errorf("%w: message %d of stream %s has none (ce-id empty, or the WithKey function returned \"\"); fix the key and redeliver it from the dead-letter queue",
 			ErrNoKey, d.StreamSequence, d.Stream))

@@ -114,7 +114,7 @@ func TestMiddlewareBusyKeyIsRedeliveredLater(t *testing.T) {
 	store := idempotency.NewMemoryStore()
 	id := envelope.NewID()
 	// Another instance is processing the message right now.
-	other, err := store.Claim(ctx, idempotency.Key{Scope: "billing", ID: id}, time.Minute)
+	other, err := store.Claim(ctx, idempotency.Key{Scope: "billing", Source: "test", ID: id}, time.Minute)
 	require.NoError(t, err)
 
 	h := &counter{}
@@ -231,12 +231,12 @@ func TestMiddlewareRenewsLeaseWhileHandlerRuns(t *testing.T) {
 	go func() { done <- h(ctx, delivery("billing", id, 1)) }()
 	<-started
 	time.Sleep(3*lease + lease/2) // the first lease is long gone; renewals keep the key
-	c, err := store.Claim(ctx, idempotency.Key{Scope: "billing", ID: id}, lease)
+	c, err := store.Claim(ctx, idempotency.Key{Scope: "billing", Source: "test", ID: id}, lease)
 	require.NoError(t, err)
 	require.Equal(t, idempotency.Busy, c.Status)
 	close(release)
 	require.NoError(t, <-done)
-	c, err = store.Claim(ctx, idempotency.Key{Scope: "billing", ID: id}, lease)
+	c, err = store.Claim(ctx, idempotency.Key{Scope: "billing", Source: "test", ID: id}, lease)
 	require.NoError(t, err)
 	require.Equal(t, idempotency.Done, c.Status)
 }
@@ -254,7 +254,7 @@ func TestMiddlewareLostLeaseIsLoggedNotFailed(t *testing.T) {
 	store := noExtend{idempotency.NewMemoryStore()}
 	var logs bytes.Buffer
 	const lease = 20 * time.Millisecond
-	key := idempotency.Key{Scope: "billing", ID: envelope.NewID()}
+	key := idempotency.Key{Scope: "billing", Source: "test", ID: envelope.NewID()}
 	var stolen idempotency.Claim
 	h := idempotency.Middleware(store, idempotency.WithLease(lease),
 		idempotency.WithLogger(slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))),
@@ -357,10 +357,32 @@ func TestMiddlewareRetriesCompleteWithinTheLease(t *testing.T) {
 			require.NoError(t, handle(ctx, delivery("billing", id, 1)), "the handler succeeded: ack")
 			require.Contains(t, logs.String(), tc.log)
 			// What a copy finds afterwards (after the lease, if it ended).
-			c, err := store.Claim(ctx, idempotency.Key{Scope: "billing", ID: id}, time.Minute)
+			c, err := store.Claim(ctx, idempotency.Key{Scope: "billing", Source: "test", ID: id}, time.Minute)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, c.Status)
 			require.EqualValues(t, 1, h.runs.Load())
 		})
 	}
+}
+
+// CloudEvents identifies an event by source and id together: two producers
+// that both use id "1" are two events, and both run; the same producer's
+// copy is a duplicate.
+func TestMiddlewareKeysOnSourceAndID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	runs := 0
+	h := idempotency.Middleware(idempotency.NewMemoryStore())(func(context.Context, *bus.Delivery) error {
+		runs++
+		return nil
+	})
+	from := func(source string) *bus.Delivery {
+		d := delivery("billing", "1", 1)
+		d.Envelope.Source = source
+		return d
+	}
+	for _, source := range []string{"shop-eu", "shop-us", "shop-eu"} {
+		require.NoError(t, h(ctx, from(source)))
+	}
+	require.Equal(t, 2, runs, "one run per producer: the second shop-eu copy is a duplicate")
 }

@@ -28,6 +28,7 @@ type Option func(*config)
 
 type config struct {
 	key       func(*bus.Delivery) string
+	bySource  bool // the key is the message's: qualify it with ce-source
 	scope     func(*bus.Delivery) string
 	lease     time.Duration
 	retention time.Duration
@@ -42,7 +43,7 @@ func newConfig(opts []Option) config {
 		o(&c)
 	}
 	if c.key == nil {
-		c.key = messageID
+		c.key, c.bySource = messageID, true
 	}
 	if c.scope == nil {
 		c.scope = consumerName
@@ -74,7 +75,8 @@ func consumerName(d *bus.Delivery) string { return d.Consumer }
 // number, however many distinct events about it arrive. The key is scoped
 // by WithScope. A message whose key is "" is dead-lettered with ErrNoKey.
 // The function runs on every delivery, concurrently; keep it cheap. Default:
-// the message's ce-id (Envelope.ID).
+// the message's ce-id (Envelope.ID) together with its ce-source
+// (Key.Source), which CloudEvents says identify an event together.
 func WithKey(f func(*bus.Delivery) string) Option {
 	return func(c *config) { c.key = f }
 }

@@ -36,16 +36,25 @@ var (
 )
 
 // Key identifies one unit of work in a Store. The middleware uses the
-// consumer name as Scope and the message's ce-id (or the business key from
-// WithKey) as ID, so one store can serve many handlers without their keys
-// meeting. Both fields are opaque strings of any bytes; ID must not be empty.
+// consumer name as Scope, and the message's ce-source and ce-id as Source
+// and ID (CloudEvents identifies an event by the two together: two
+// producers may both send id "1"), or the business key from WithKey as ID
+// with an empty Source. One store can so serve many handlers without their
+// keys meeting. Every field is an opaque string of any bytes; ID must not
+// be empty. Keys that differ in any field are different keys.
 type Key struct {
-	Scope string
-	ID    string
+	Scope  string
+	Source string
+	ID     string
 }
 
-// String returns "scope/id", for logs.
-func (k Key) String() string { return k.Scope + "/" + k.ID }
+// String returns "scope/id", or "scope/source/id" with a source, for logs.
+func (k Key) String() string {
+	if k.Source == "" {
+		return k.Scope + "/" + k.ID
+	}
+	return k.Scope + "/" + k.Source + "/" + k.ID
+}
 
 // Status is the outcome of Store.Claim.
 type Status uint8

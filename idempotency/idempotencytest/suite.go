@@ -261,6 +261,17 @@ func testDistinctKeys(t *testing.T, s idempotency.Store, k keys) {
 		idempotency.Key{Scope: k.prefix + "-x", ID: "y.z"},
 		idempotency.Key{Scope: k.prefix + "-x.y", ID: "z"},
 	)
+	// The source qualifies the ID: two producers may both send id "1", and
+	// neither meets the key without a source nor a key whose parts shift.
+	for _, source := range []string{"accounts", "billing", "/orders", "a.b", "x"} {
+		all = append(all, idempotency.Key{Scope: k.prefix + "-s", Source: source, ID: "1"})
+	}
+	all = append(all,
+		idempotency.Key{Scope: k.prefix + "-s", ID: "1"},
+		idempotency.Key{Scope: k.prefix + "-s", Source: "x.1", ID: "2"},
+		idempotency.Key{Scope: k.prefix + "-s", Source: "x", ID: "1.2"},
+		idempotency.Key{Scope: k.prefix + "-s.x", ID: "1"},
+	)
 	for _, key := range all {
 		mustClaim(t, s, key, longLease, idempotency.Acquired)
 	}
