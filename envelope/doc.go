@@ -68,7 +68,7 @@
 // unchanged, and the other way round: the fuzz test holds the two to that.
 //
 // Source and dataschema are carried as opaque strings: checking them as URI
-// references would cost every message a URL parse. [Envelope.ToCloudEvent]
+// references would cost every message a URL parse. Package cesdk's ToEvent
 // reports the values sdk-go cannot parse.
 //
 // # Extensions
@@ -94,9 +94,10 @@
 //
 // # sdk-go
 //
-// [Envelope.ToCloudEvent] and [FromCloudEvent] convert to and from the
-// CloudEvents Go SDK's event.Event without losing an attribute or
-// extension, for code that uses its formats or protocols.
+// The subpackage envelope/cesdk converts to and from the CloudEvents Go
+// SDK's event.Event without losing an attribute or extension, for code
+// that uses its formats or protocols. This package does not import sdk-go,
+// so programs that do not convert do not link it.
 //
 // # Performance
 //
@@ -111,8 +112,7 @@
 // least-disturbed run ("best") and the median of the 20 interleaved runs
 // are given. The SDK rows do the same through sdk-go v2.16.2's
 // binding.Write and binding.ToEvent (plus Validate, since Read validates)
-// with a NATS reader/writer in bench_test.go that skips percent-encoding
-// altogether.
+// with a NATS reader/writer that skips percent-encoding altogether.
 //
 //	benchmark                 best ns/op  median ns/op  B/op  allocs/op
 //	BenchmarkWrite                   841          1712   968          6
@@ -129,6 +129,6 @@
 // # Concurrency
 //
 // Write modifies the message it is given and nothing else; Read only reads
-// its message; NewID, ToCloudEvent and FromCloudEvent are safe for
-// concurrent use. The package has no mutable state.
+// its message; NewID and Validate are safe for concurrent use. The package
+// has no mutable state.
 package envelope

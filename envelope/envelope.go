@@ -121,44 +121,16 @@ func timeProblem(t time.Time) string {
 	return ""
 }
 
-// validate checks everything Write checks, without encoding anything. It is
-// used where an Envelope is built from another representation
-// (FromCloudEvent) so that whatever it returns can be written.
-func (e *Envelope) validate() error {
+// Validate reports whether Write would accept e: it runs Write's checks
+// without touching a message, for code that builds an Envelope from another
+// representation and wants to know that it can be written. The error is the
+// one Write would return; it matches ErrMalformed.
+func (e *Envelope) Validate() error {
 	if e == nil {
-		return malformed(attrID, "the Envelope is nil")
+		return errNilEnvelope
 	}
-	required := [...]struct{ name, value string }{
-		{attrID, e.ID}, {attrSource, e.Source}, {attrType, e.Type},
-	}
-	for _, a := range required {
-		if a.value == "" {
-			return missing(a.name)
-		}
-	}
-	optional := [...]struct{ name, value string }{
-		{attrID, e.ID}, {attrSource, e.Source}, {attrType, e.Type},
-		{attrSubject, e.Subject}, {attrDataContentType, e.DataContentType},
-		{attrDataSchema, e.DataSchema}, {attrCorrelationID, e.CorrelationID},
-		{attrCausationID, e.CausationID},
-	}
-	for _, a := range optional {
-		if p := stringProblem(a.value); p != "" {
-			return malformed(a.name, "%s", p)
-		}
-	}
-	if !e.Time.IsZero() {
-		if p := timeProblem(e.Time); p != "" {
-			return malformed(attrTime, "%s", p)
-		}
-	}
-	for name, value := range e.Extensions {
-		if p := extensionNameProblem(name); p != "" {
-			return malformed(name, "%s", p)
-		}
-		if p := stringProblem(value); p != "" {
-			return malformed(name, "%s", p)
-		}
-	}
-	return nil
+	var w headerValues
+	var extensionBuf [4]keyValue
+	_, err := w.encode(e, extensionBuf[:0])
+	return err
 }

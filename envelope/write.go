@@ -30,6 +30,9 @@ const (
 // errNilMsg is a programming error, not a malformed event.
 var errNilMsg = errors.New("envelope: Write needs a non-nil *nats.Msg; create one with nats.NewMsg(subject)")
 
+// errNilEnvelope is an absent event, reported like any other bad event.
+var errNilEnvelope = malformed(attrID, "the Envelope is nil; nothing to write")
+
 // Write encodes e onto m in CloudEvents binary content mode, as the
 // CloudEvents NATS protocol binding specifies: one "ce-<attribute>" header
 // per attribute (specversion 1.0, id, source, type, and time,
@@ -60,7 +63,7 @@ func Write(m *nats.Msg, e *Envelope) error {
 		return errNilMsg
 	}
 	if e == nil {
-		return malformed(attrID, "the Envelope is nil; nothing to write")
+		return errNilEnvelope
 	}
 
 	// Validate and encode everything before touching m.

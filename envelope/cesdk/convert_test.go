@@ -1,4 +1,4 @@
-package envelope_test
+package cesdk_test
 
 import (
 	"encoding/json"
@@ -10,9 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/choreo-bus/choreo/envelope"
+	"github.com/choreo-bus/choreo/envelope/cesdk"
 )
 
-func TestCloudEventRoundTrip(t *testing.T) {
+func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	full := typical()
 	full.Subject = "u-1842"
@@ -32,7 +33,7 @@ func TestCloudEventRoundTrip(t *testing.T) {
 	for name, in := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ev, err := in.ToCloudEvent()
+			ev, err := cesdk.ToEvent(in)
 			require.NoError(t, err)
 			require.NoError(t, ev.Validate())
 			assert.Equal(t, event.CloudEventsVersionV1, ev.SpecVersion())
@@ -46,7 +47,7 @@ func TestCloudEventRoundTrip(t *testing.T) {
 				assert.Equal(t, tp, ev.Extensions()["traceparent"])
 			}
 
-			back, err := envelope.FromCloudEvent(ev)
+			back, err := cesdk.FromEvent(ev)
 			require.NoError(t, err)
 			assert.Equal(t, in, back)
 
@@ -62,7 +63,7 @@ func TestCloudEventRoundTrip(t *testing.T) {
 	}
 }
 
-func TestFromCloudEventCanonicalExtensions(t *testing.T) {
+func TestFromEventCanonicalExtensions(t *testing.T) {
 	t.Parallel()
 	ev := event.New()
 	ev.SetID("1")
@@ -72,59 +73,59 @@ func TestFromCloudEventCanonicalExtensions(t *testing.T) {
 	ev.SetExtension("ok", false)
 	ev.SetExtension("blob", []byte{1, 2, 3})
 	ev.SetExtension("at", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
-	got, err := envelope.FromCloudEvent(ev)
+	got, err := cesdk.FromEvent(ev)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{
 		"count": "42", "ok": "false", "blob": "AQID", "at": "2025-01-01T00:00:00Z",
 	}, got.Extensions)
 }
 
-func TestCloudEventErrors(t *testing.T) {
+func TestErrors(t *testing.T) {
 	t.Parallel()
-	t.Run("ToCloudEvent invalid envelope", func(t *testing.T) {
+	t.Run("ToEvent invalid envelope", func(t *testing.T) {
 		t.Parallel()
-		_, err := (&envelope.Envelope{Source: "s", Type: "t"}).ToCloudEvent()
+		_, err := cesdk.ToEvent(&envelope.Envelope{Source: "s", Type: "t"})
 		assert.ErrorIs(t, err, envelope.ErrMalformed)
 		assert.Contains(t, err.Error(), `"id"`)
 	})
-	t.Run("ToCloudEvent sdk rejects relative dataschema", func(t *testing.T) {
+	t.Run("ToEvent sdk rejects relative dataschema", func(t *testing.T) {
 		t.Parallel()
-		_, err := (&envelope.Envelope{ID: "1", Source: "s", Type: "t", DataSchema: "relative/path"}).ToCloudEvent()
+		_, err := cesdk.ToEvent(&envelope.Envelope{ID: "1", Source: "s", Type: "t", DataSchema: "relative/path"})
 		assert.ErrorIs(t, err, envelope.ErrMalformed)
 		assert.Contains(t, err.Error(), `"dataschema"`)
 	})
-	t.Run("FromCloudEvent no context", func(t *testing.T) {
+	t.Run("FromEvent no context", func(t *testing.T) {
 		t.Parallel()
-		_, err := envelope.FromCloudEvent(event.Event{})
+		_, err := cesdk.FromEvent(event.Event{})
 		assert.ErrorIs(t, err, envelope.ErrMalformed)
 		assert.Contains(t, err.Error(), `"specversion"`)
 	})
-	t.Run("FromCloudEvent v0.3", func(t *testing.T) {
+	t.Run("FromEvent v0.3", func(t *testing.T) {
 		t.Parallel()
 		ev := event.New(event.CloudEventsVersionV03)
 		ev.SetID("1")
 		ev.SetSource("/s")
 		ev.SetType("t")
-		_, err := envelope.FromCloudEvent(ev)
+		_, err := cesdk.FromEvent(ev)
 		assert.ErrorIs(t, err, envelope.ErrMalformed)
 		assert.Contains(t, err.Error(), `"specversion"`)
 	})
-	t.Run("FromCloudEvent invalid event", func(t *testing.T) {
+	t.Run("FromEvent invalid event", func(t *testing.T) {
 		t.Parallel()
 		ev := event.New()
 		ev.SetSource("/s")
 		ev.SetType("t")
-		_, err := envelope.FromCloudEvent(ev)
+		_, err := cesdk.FromEvent(ev)
 		assert.ErrorIs(t, err, envelope.ErrMalformed)
 		assert.Contains(t, err.Error(), `"id"`)
 	})
-	t.Run("FromCloudEvent control character", func(t *testing.T) {
+	t.Run("FromEvent control character", func(t *testing.T) {
 		t.Parallel()
 		ev := event.New()
 		ev.SetID("1")
 		ev.SetSource("/s")
 		ev.SetType("t\x01")
-		_, err := envelope.FromCloudEvent(ev)
+		_, err := cesdk.FromEvent(ev)
 		assert.ErrorIs(t, err, envelope.ErrMalformed)
 		assert.Contains(t, err.Error(), `"type"`)
 	})
@@ -132,10 +133,10 @@ func TestCloudEventErrors(t *testing.T) {
 
 // The sdk-go JSON of a converted event uses data_base64 only where embedding
 // would change the payload.
-func TestToCloudEventDataEncoding(t *testing.T) {
+func TestToEventDataEncoding(t *testing.T) {
 	t.Parallel()
 	in := typical()
-	ev, err := in.ToCloudEvent()
+	ev, err := cesdk.ToEvent(in)
 	require.NoError(t, err)
 	body, err := json.Marshal(ev)
 	require.NoError(t, err)
