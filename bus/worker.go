@@ -47,7 +47,7 @@ func (s *Subscription) process(q queued, raw *nats.Msg) {
 		d.StreamSequence = pos.streamSeq
 	}
 	raw.Subject, raw.Header, raw.Data = msg.Subject(), msg.Headers(), msg.Data()
-	env, err := envelope.Read(raw)
+	env, err := envelope.Read(msg.Headers(), msg.Data())
 	if err != nil {
 		s.deadLetter(msg, d, fmt.Errorf("%w: not a CloudEvent: %w", ErrDecode, err))
 		return

@@ -32,7 +32,7 @@ func BenchmarkRead(b *testing.B) {
 	require.NoError(b, envelope.Write(m, typical()))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := envelope.Read(m); err != nil {
+		if _, err := envelope.Read(m.Header, m.Data); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -40,7 +40,7 @@ func TestWritePercentEncoding(t *testing.T) {
 			require.NoError(t, envelope.Write(m, e))
 			assert.Equal(t, tc.wire, m.Header.Get("ce-subject"))
 			assert.Equal(t, tc.wire, m.Header.Get("ce-ext"))
-			got, err := envelope.Read(m)
+			got, err := envelope.Read(m.Header, m.Data)
 			require.NoError(t, err)
 			assert.Equal(t, tc.value, got.Subject)
 			assert.Equal(t, tc.value, got.Extensions["ext"])
@@ -76,7 +76,7 @@ func TestReadPercentDecoding(t *testing.T) {
 				"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-source": {"s"}, "ce-type": {"t"},
 				"ce-subject": {tc.wire},
 			}}
-			got, err := envelope.Read(m)
+			got, err := envelope.Read(m.Header, m.Data)
 			require.NoError(t, err)
 			assert.Equal(t, tc.value, got.Subject)
 		})

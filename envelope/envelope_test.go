@@ -34,7 +34,7 @@ func roundTrip(t *testing.T, in *envelope.Envelope) (*nats.Msg, *envelope.Envelo
 	t.Helper()
 	m := nats.NewMsg("evt.v1.user.signedup")
 	require.NoError(t, envelope.Write(m, in))
-	out, err := envelope.Read(m)
+	out, err := envelope.Read(m.Header, m.Data)
 	require.NoError(t, err)
 	return m, out
 }
@@ -127,7 +127,7 @@ func TestWriteReplacesPreviousEvent(t *testing.T) {
 		"ce-source":      {"s"},
 		"ce-type":        {"t"},
 	}, m.Header)
-	out, err := envelope.Read(m)
+	out, err := envelope.Read(m.Header, m.Data)
 	require.NoError(t, err)
 	assert.Equal(t, in, out)
 }

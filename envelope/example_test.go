@@ -65,7 +65,7 @@ func ExampleRead() {
 		},
 		Data: []byte(`{"order":42}`),
 	}
-	e, err := envelope.Read(binary)
+	e, err := envelope.Read(binary.Header, binary.Data)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -78,14 +78,14 @@ func ExampleRead() {
 		Data: []byte(`{"specversion":"1.0","id":"B-1","source":"/shop","type":"v1.order.placed",
 			"time":"2018-04-05T19:31:00+02:00","datacontenttype":"application/xml","data":"<order id=\"42\"/>"}`),
 	}
-	e, err = envelope.Read(structured)
+	e, err = envelope.Read(structured.Header, structured.Data)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(e.ID, e.Time, e.DataContentType, string(e.Data))
 
-	_, err = envelope.Read(&nats.Msg{Header: nats.Header{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-type": {"t"}}})
+	_, err = envelope.Read(nats.Header{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-type": {"t"}}, nil)
 	fmt.Println(err)
 	// Output:
 	// A234-1234-1234 /café/orders v1.order.placed acme {"order":42}

@@ -8,7 +8,9 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Read decodes the CloudEvent carried by m.
+// Read decodes the CloudEvent carried by a NATS message with headers h and
+// payload data (a nats.Msg's Header and Data, or a JetStream message's
+// Headers() and Data()).
 //
 // A message whose Content-Type header (any letter case) starts with
 // "application/cloudevents" is in structured mode: the payload is the JSON
@@ -20,7 +22,7 @@ import (
 // (non-CloudEvents) Content-Type header is taken as the data content type,
 // for producers that map datacontenttype the way the HTTP binding does.
 //
-// Time is returned in UTC. Data is m.Data itself, not a copy, in binary
+// Time is returned in UTC. Data is data itself, not a copy, in binary
 // mode. Every CloudEvents attribute other than the core ones,
 // correlationid and causationid lands in Extensions, which stays nil when
 // there is none.
@@ -31,12 +33,10 @@ import (
 // percent-encoding, broken JSON - gives an error matching ErrMalformed that
 // names the attribute at fault. Read never panics on any input.
 //
-// Read does not modify m; several goroutines may Read the same message.
-func Read(m *nats.Msg) (*Envelope, error) {
-	if m == nil {
-		return nil, malformed(attrSpecVersion, "the message is nil")
-	}
-	if len(m.Header) == 0 {
+// Read modifies neither h nor data; several goroutines may Read the same
+// message.
+func Read(h nats.Header, data []byte) (*Envelope, error) {
+	if len(h) == 0 {
 		return nil, malformed(attrSpecVersion, "the message has no headers, so it is neither a binary-mode "+
 			"CloudEvent (ce-specversion, ce-id, ce-source, ce-type headers) nor a structured one "+
 			"(Content-Type: application/cloudevents+json)")
@@ -44,19 +44,19 @@ func Read(m *nats.Msg) (*Envelope, error) {
 
 	var raw rawHeaders
 	var extensionBuf [4]rawExtension
-	extensions, ok := raw.collectExact(m.Header, extensionBuf[:0])
+	extensions, ok := raw.collectExact(h, extensionBuf[:0])
 	if !ok {
 		raw = rawHeaders{}
-		extensions = raw.collect(m.Header, extensionBuf[:0])
+		extensions = raw.collect(h, extensionBuf[:0])
 	}
 	if raw.contentTypeRepeated {
 		return nil, fmt.Errorf("%w: Content-Type is given more than once, so the content mode is ambiguous; "+
 			"send one Content-Type header", ErrMalformed)
 	}
 	if raw.hasContentType && isStructuredContentType(raw.contentType) {
-		return readStructured(raw.contentType, m.Data)
+		return readStructured(raw.contentType, data)
 	}
-	return raw.decode(extensions, m.Data)
+	return raw.decode(extensions, data)
 }
 
 // Slots of the attributes that have a fixed place in an Envelope, in the

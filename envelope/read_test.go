@@ -36,7 +36,7 @@ func TestReadForeignBinaryMessage(t *testing.T) {
 		},
 		Data: []byte(`{"order":42}`),
 	}
-	got, err := envelope.Read(m)
+	got, err := envelope.Read(m.Header, m.Data)
 	require.NoError(t, err)
 	assert.Equal(t, &envelope.Envelope{
 		ID:              "A234-1234-1234",
@@ -58,7 +58,7 @@ func TestReadContentTypeAsDataContentType(t *testing.T) {
 		"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-source": {"s"}, "ce-type": {"t"},
 		"content-type": {"application/xml"},
 	}, Data: []byte("<a/>")}
-	got, err := envelope.Read(m)
+	got, err := envelope.Read(m.Header, m.Data)
 	require.NoError(t, err)
 	assert.Equal(t, "application/xml", got.DataContentType)
 	assert.Equal(t, []byte("<a/>"), got.Data)
@@ -66,7 +66,7 @@ func TestReadContentTypeAsDataContentType(t *testing.T) {
 
 	// Content-Type is no ce- header: it is taken as it is, not percent-decoded.
 	m.Header["content-type"] = []string{" application/x-thing; name=a%20b "}
-	got, err = envelope.Read(m)
+	got, err = envelope.Read(m.Header, m.Data)
 	require.NoError(t, err)
 	assert.Equal(t, "application/x-thing; name=a%20b", got.DataContentType)
 }
@@ -75,7 +75,7 @@ func TestReadSharesPayload(t *testing.T) {
 	t.Parallel()
 	m := nats.NewMsg("x")
 	require.NoError(t, envelope.Write(m, typical()))
-	got, err := envelope.Read(m)
+	got, err := envelope.Read(m.Header, m.Data)
 	require.NoError(t, err)
 	require.NotEmpty(t, got.Data)
 	assert.Same(t, &m.Data[0], &got.Data[0], "binary-mode Data is the message payload, not a copy")
@@ -108,8 +108,8 @@ func TestReadMalformed(t *testing.T) {
 		msg  *nats.Msg
 		want string // a fragment the error must contain, naming the culprit
 	}{
-		{"nil message", nil, `"specversion"`},
 		{"no headers at all", &nats.Msg{Data: []byte(`{"a":1}`)}, `"specversion"`},
+		{"nil header", binary(nil), `"specversion"`},
 		{"empty header map", binary(nats.Header{}), `"specversion"`},
 		{"missing specversion", binary(with("ce-specversion")), `"specversion"`},
 		{"wrong specversion", binary(with("ce-specversion", "0.3")), `"specversion"`},
@@ -168,7 +168,7 @@ func TestReadMalformed(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := envelope.Read(tc.msg)
+			got, err := envelope.Read(tc.msg.Header, tc.msg.Data)
 			require.Error(t, err, "accepted as %+v", got)
 			assert.Nil(t, got)
 			assert.ErrorIs(t, err, envelope.ErrMalformed)
@@ -185,11 +185,11 @@ func TestReadErrorIsDeterministic(t *testing.T) {
 		"ce-specversion": {"1.0"}, "ce-id": {"%zz"}, "ce-source": {"%C0%A0"}, "ce-type": {""},
 		"ce-bad-one": {"x"}, "ce-Bad_two": {"y"}, "ce-time": {"never"},
 	}}
-	_, first := envelope.Read(m)
+	_, first := envelope.Read(m.Header, m.Data)
 	require.Error(t, first)
 	assert.Contains(t, first.Error(), `"id"`)
 	for range 50 {
-		_, err := envelope.Read(m)
+		_, err := envelope.Read(m.Header, m.Data)
 		require.EqualError(t, err, first.Error())
 	}
 }

@@ -33,7 +33,7 @@ func TestReadStructuredHandWritten(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			m := &nats.Msg{Header: nats.Header{"content-type": {"application/cloudevents"}}, Data: []byte(tc.body)}
-			got, err := envelope.Read(m)
+			got, err := envelope.Read(m.Header, m.Data)
 			require.NoError(t, err)
 			assert.Equal(t, tc.dct, got.DataContentType)
 			assert.Equal(t, tc.data, got.Data)

@@ -98,7 +98,7 @@ func TestSDKBindingCarriesTheBenchmarkEvent(t *testing.T) {
 
 	m, err := sdkWrite(ctx, in)
 	require.NoError(t, err)
-	got, err := envelope.Read(m)
+	got, err := envelope.Read(m.Header, m.Data)
 	require.NoError(t, err)
 	assert.Equal(t, in, got)
 

@@ -54,7 +54,7 @@ func TestRoundTrip(t *testing.T) {
 			// Through sdk-go's JSON event format and Read's structured mode:
 			// the same event, time in UTC.
 			m := structuredMsg(t, ev, "application/cloudevents+json")
-			viaJSON, err := envelope.Read(m)
+			viaJSON, err := envelope.Read(m.Header, m.Data)
 			require.NoError(t, err)
 			want := *in
 			want.Time = in.Time.UTC()

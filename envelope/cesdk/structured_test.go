@@ -108,14 +108,14 @@ func TestReadStructuredFromSDK(t *testing.T) {
 			require.NoError(t, tc.setData(&ev))
 			m := structuredMsg(t, ev, tc.contentType)
 			m.Header.Set("ce-id", "ignored in structured mode")
-			got, err := envelope.Read(m)
+			got, err := envelope.Read(m.Header, m.Data)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, got)
 
 			// Re-encoded in binary mode it reads back the same.
 			again := nats.NewMsg("x")
 			require.NoError(t, envelope.Write(again, got))
-			back, err := envelope.Read(again)
+			back, err := envelope.Read(again.Header, again.Data)
 			require.NoError(t, err)
 			assert.Equal(t, got, back)
 		})

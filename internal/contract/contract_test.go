@@ -39,7 +39,7 @@ var (
 	_ error                                                          = envelope.ErrMalformed
 	_ func() string                                                  = envelope.NewID
 	_ func(*nats.Msg, *envelope.Envelope) error                      = envelope.Write
-	_ func(*nats.Msg) (*envelope.Envelope, error)                    = envelope.Read
+	_ func(nats.Header, []byte) (*envelope.Envelope, error)          = envelope.Read
 	_ func(*envelope.Envelope) (cloudevents.Event, error)            = cesdk.ToEvent
 	_ func(cloudevents.Event) (*envelope.Envelope, error)            = cesdk.FromEvent
 	_ func(context.Context, string, ...bus.Option) (*bus.Bus, error) = bus.Connect
