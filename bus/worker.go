@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/choreo-bus/choreo/envelope"
@@ -18,11 +17,10 @@ import (
 // subscription stops.
 func (s *Subscription) worker() {
 	defer s.workers.Done()
-	var raw nats.Msg // reused: envelope.Read copies what it keeps
 	for {
 		select {
 		case q := <-s.work:
-			s.process(q, &raw)
+			s.process(q)
 		case <-s.quit:
 			return
 		}
@@ -30,7 +28,7 @@ func (s *Subscription) worker() {
 }
 
 // process takes one message from delivery to acknowledgement.
-func (s *Subscription) process(q queued, raw *nats.Msg) {
+func (s *Subscription) process(q queued) {
 	msg := q.msg
 	if to := msg.Headers()[hdrRedeliverTo]; len(to) > 0 && to[0] != s.consumer {
 		// A dead letter put back for another group of this topic. This
@@ -46,7 +44,6 @@ func (s *Subscription) process(q queued, raw *nats.Msg) {
 		d.Attempt = int(pos.delivered)
 		d.StreamSequence = pos.streamSeq
 	}
-	raw.Subject, raw.Header, raw.Data = msg.Subject(), msg.Headers(), msg.Data()
 	env, err := envelope.Read(msg.Headers(), msg.Data())
 	if err != nil {
 		s.deadLetter(msg, d, fmt.Errorf("%w: not a CloudEvent: %w", ErrDecode, err))
