@@ -11,7 +11,7 @@ import (
 // attribute missing or empty, an unknown specversion, an unparsable time, a
 // bad extension name, broken percent-encoding or JSON. The wrapping error
 // names the attribute at fault and says how to fix it.
-var ErrMalformed = errors.New("envelope: malformed CloudEvent")
+var ErrMalformed = errors.New("choreo/envelope: malformed CloudEvent")
 
 // Envelope is one CloudEvents 1.0 event: its context attributes and its data.
 //

@@ -90,7 +90,7 @@ func ExampleRead() {
 	// Output:
 	// A234-1234-1234 /café/orders v1.order.placed acme {"order":42}
 	// B-1 2018-04-05 17:31:00 +0000 UTC application/xml <order id="42"/>
-	// envelope: malformed CloudEvent: attribute "source": missing or empty; a CloudEvent needs non-empty id, source and type and specversion 1.0 (binary mode: ce-source header; structured mode: "source" member)
+	// choreo/envelope: malformed CloudEvent: attribute "source": missing or empty; a CloudEvent needs non-empty id, source and type and specversion 1.0 (binary mode: ce-source header; structured mode: "source" member)
 }
 
 // NewID returns time-ordered UUIDv7 strings.

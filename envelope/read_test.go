@@ -173,6 +173,7 @@ func TestReadMalformed(t *testing.T) {
 			assert.Nil(t, got)
 			assert.ErrorIs(t, err, envelope.ErrMalformed)
 			assert.Contains(t, err.Error(), tc.want)
+			assertErrorPrefix(t, err)
 		})
 	}
 }

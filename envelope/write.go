@@ -28,7 +28,7 @@ const (
 )
 
 // errNilMsg is a programming error, not a malformed event.
-var errNilMsg = errors.New("envelope: Write needs a non-nil *nats.Msg; create one with nats.NewMsg(subject)")
+var errNilMsg = errors.New("choreo/envelope: Write needs a non-nil *nats.Msg; create one with nats.NewMsg(subject)")
 
 // errNilEnvelope is an absent event, reported like any other bad event.
 var errNilEnvelope = malformed(attrID, "the Envelope is nil; nothing to write")

@@ -2,6 +2,7 @@ package cesdk_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,55 +81,64 @@ func TestFromEventCanonicalExtensions(t *testing.T) {
 	}, got.Extensions)
 }
 
+// Errors match envelope.ErrMalformed and name the attribute. Those this
+// package makes say "choreo/cesdk: "; a rule of envelope's that the value
+// breaks comes back as envelope's own error. No prefix is repeated.
 func TestErrors(t *testing.T) {
 	t.Parallel()
-	t.Run("ToEvent invalid envelope", func(t *testing.T) {
-		t.Parallel()
-		_, err := cesdk.ToEvent(&envelope.Envelope{Source: "s", Type: "t"})
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"id"`)
-	})
-	t.Run("ToEvent sdk rejects relative dataschema", func(t *testing.T) {
-		t.Parallel()
-		_, err := cesdk.ToEvent(&envelope.Envelope{ID: "1", Source: "s", Type: "t", DataSchema: "relative/path"})
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"dataschema"`)
-	})
-	t.Run("FromEvent no context", func(t *testing.T) {
-		t.Parallel()
-		_, err := cesdk.FromEvent(event.Event{})
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"specversion"`)
-	})
-	t.Run("FromEvent v0.3", func(t *testing.T) {
-		t.Parallel()
-		ev := event.New(event.CloudEventsVersionV03)
-		ev.SetID("1")
-		ev.SetSource("/s")
-		ev.SetType("t")
-		_, err := cesdk.FromEvent(ev)
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"specversion"`)
-	})
-	t.Run("FromEvent invalid event", func(t *testing.T) {
-		t.Parallel()
+	event10 := func(id, typ string) event.Event {
 		ev := event.New()
+		ev.SetID(id)
 		ev.SetSource("/s")
-		ev.SetType("t")
-		_, err := cesdk.FromEvent(ev)
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"id"`)
-	})
-	t.Run("FromEvent control character", func(t *testing.T) {
-		t.Parallel()
-		ev := event.New()
-		ev.SetID("1")
-		ev.SetSource("/s")
-		ev.SetType("t\x01")
-		_, err := cesdk.FromEvent(ev)
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"type"`)
-	})
+		ev.SetType(typ)
+		return ev
+	}
+	tests := []struct {
+		name   string
+		call   func() error
+		attr   string
+		prefix string
+	}{
+		{"ToEvent invalid envelope", func() error {
+			_, err := cesdk.ToEvent(&envelope.Envelope{Source: "s", Type: "t"})
+			return err
+		}, `"id"`, "choreo/envelope: "},
+		{"ToEvent sdk rejects relative dataschema", func() error {
+			_, err := cesdk.ToEvent(&envelope.Envelope{ID: "1", Source: "s", Type: "t", DataSchema: "relative/path"})
+			return err
+		}, `"dataschema"`, "choreo/cesdk: "},
+		{"FromEvent no context", func() error {
+			_, err := cesdk.FromEvent(event.Event{})
+			return err
+		}, `"specversion"`, "choreo/cesdk: "},
+		{"FromEvent v0.3", func() error {
+			ev := event.New(event.CloudEventsVersionV03)
+			ev.SetID("1")
+			ev.SetSource("/s")
+			ev.SetType("t")
+			_, err := cesdk.FromEvent(ev)
+			return err
+		}, `"specversion"`, "choreo/cesdk: "},
+		{"FromEvent invalid event", func() error {
+			_, err := cesdk.FromEvent(event10("", "t"))
+			return err
+		}, `"id"`, "choreo/cesdk: "},
+		{"FromEvent control character", func() error {
+			_, err := cesdk.FromEvent(event10("1", "t\x01"))
+			return err
+		}, `"type"`, "choreo/envelope: "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := tc.call()
+			require.Error(t, err)
+			assert.ErrorIs(t, err, envelope.ErrMalformed)
+			assert.Contains(t, err.Error(), tc.attr)
+			assert.True(t, strings.HasPrefix(err.Error(), tc.prefix), "error %q should start with %q", err, tc.prefix)
+			assert.Equal(t, 1, strings.Count(err.Error(), "choreo/"), "error %q repeats a prefix", err)
+		})
+	}
 }
 
 // The sdk-go JSON of a converted event uses data_base64 only where embedding
