@@ -28,6 +28,9 @@ const upperHex = "0123456789ABCDEF"
 // description if v is not a valid CloudEvents string. Values that need no
 // encoding - the usual case - come back as they are, without allocating.
 func encodeHeaderValue(v string) (string, string) {
+	if len(v) > MaxValueBytes {
+		return "", lengthProblem(len(v))
+	}
 	for i := passThroughWords(v); i < len(v); i++ {
 		if !passThrough[v[i]] {
 			return encodeSlow(v, i)
@@ -91,6 +94,9 @@ func decodeHeaderValue(v string) (string, string) {
 			return "", p
 		}
 	}
+	if len(v) > MaxValueBytes {
+		return "", lengthProblem(len(v))
+	}
 	return v, ""
 }
 
@@ -117,6 +123,9 @@ func percentDecode(v string, i int) (string, string) {
 		i += 2
 	}
 	s := string(buf)
+	if len(s) > MaxValueBytes {
+		return "", "percent-decoded " + lengthProblem(len(s))
+	}
 	if p := stringProblem(s); p != "" {
 		return "", "percent-decoded value " + p
 	}

@@ -74,9 +74,10 @@ const (
 	specVersion10 = "1.0"
 )
 
-// malformed builds an error wrapping ErrMalformed that names attr.
+// malformed builds an error wrapping ErrMalformed that names attr (cut
+// short if a hostile message made it long).
 func malformed(attr, format string, args ...any) error {
-	return fmt.Errorf("%w: attribute %q: %s", ErrMalformed, attr, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: attribute %q: %s", ErrMalformed, clip(attr), fmt.Sprintf(format, args...))
 }
 
 // missing reports a required attribute that is absent or empty.
@@ -88,12 +89,17 @@ func missing(attr string) error {
 // extensionNameProblem says why name cannot be an extension attribute name,
 // or returns "" when it can. CloudEvents 1.0 allows only lower-case ASCII
 // letters and digits; the spec recommends at most 20 characters but does
-// not require it, so longer names are accepted. Names of core attributes
+// not require it, so names up to MaxExtensionNameBytes are accepted. Names
+// of core attributes
 // and of the extensions that have their own Envelope field are reserved so
 // that every attribute has exactly one home.
 func extensionNameProblem(name string) string {
 	if name == "" {
 		return "extension name is empty"
+	}
+	if len(name) > MaxExtensionNameBytes {
+		return fmt.Sprintf("extension name is %d bytes long; names are limited to %d (envelope.MaxExtensionNameBytes), "+
+			"and the spec recommends at most 20", len(name), MaxExtensionNameBytes)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]

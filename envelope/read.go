@@ -30,8 +30,11 @@ import (
 // A message that is not a valid CloudEvent 1.0 - no headers, a required
 // attribute missing or empty, a specversion other than 1.0, an attribute
 // given twice, an unparsable time, a bad extension name, broken
-// percent-encoding, broken JSON - gives an error matching ErrMalformed that
-// names the attribute at fault. Read never panics on any input.
+// percent-encoding, broken JSON - or that exceeds the limits (MaxExtensions,
+// MaxValueBytes, MaxExtensionNameBytes) gives an error matching
+// ErrMalformed that names the attribute at fault and the limit broken.
+// Read never panics on any input, and its cost grows linearly with the
+// number of headers.
 //
 // Read modifies neither h nor data; several goroutines may Read the same
 // message.
@@ -243,7 +246,7 @@ func (r *rawHeaders) decode(extensions []rawExtension, data []byte) (*Envelope, 
 		return nil, malformed(attrSpecVersion, "ce-specversion header is missing; a binary-mode CloudEvent "+
 			"must carry ce-specversion: 1.0 (or send structured mode with Content-Type: application/cloudevents+json)")
 	case sv != specVersion10:
-		return nil, malformed(attrSpecVersion, "unsupported specversion %q; only CloudEvents 1.0 is accepted", sv)
+		return nil, malformed(attrSpecVersion, "unsupported specversion %q; only CloudEvents 1.0 is accepted", clip(sv))
 	}
 	for _, slot := range [...]int{slotID, slotSource, slotType} {
 		if decoded[slot] == "" {
@@ -271,8 +274,8 @@ func (r *rawHeaders) decode(extensions []rawExtension, data []byte) (*Envelope, 
 	if e.DataContentType == "" && r.hasContentType {
 		// Content-Type is not a ce- header, so it is not percent-decoded.
 		v := trimOptionalWhitespace(r.contentType)
-		if p := stringProblem(v); p != "" {
-			return nil, malformed(attrDataContentType, "header Content-Type %s", p)
+		if p := valueProblem(v); p != "" {
+			return nil, malformed(attrDataContentType, "header Content-Type: %s", p)
 		}
 		e.DataContentType = v
 	}
@@ -285,41 +288,6 @@ func (r *rawHeaders) decode(extensions []rawExtension, data []byte) (*Envelope, 
 	return e, nil
 }
 
-func decodeExtensions(extensions []rawExtension, e *Envelope) error {
-	if len(extensions) == 0 {
-		return nil
-	}
-	sortExtensions(extensions) // deterministic errors; tiny, no allocation
-	for i, x := range extensions {
-		if p := extensionNameProblem(x.name); p != "" {
-			return malformed(x.name, "header ce-%s: %s", x.name, p)
-		}
-		if len(x.values) > 1 || (i > 0 && extensions[i-1].name == x.name) {
-			return malformed(x.name, "given more than once (as several headers differing only in "+
-				"letter case, or several values); send exactly one ce-%s header", x.name)
-		}
-	}
-	e.Extensions = make(map[string]string, len(extensions))
-	for _, x := range extensions {
-		v, p := decodeHeaderValue(x.values[0])
-		if p != "" {
-			return malformed(x.name, "header ce-%s: %s", x.name, p)
-		}
-		e.Extensions[x.name] = v
-	}
-	return nil
-}
-
-// sortExtensions is an insertion sort by name: messages carry a handful of
-// extensions, and sort.Slice would allocate.
-func sortExtensions(xs []rawExtension) {
-	for i := 1; i < len(xs); i++ {
-		for j := i; j > 0 && xs[j].name < xs[j-1].name; j-- {
-			xs[j], xs[j-1] = xs[j-1], xs[j]
-		}
-	}
-}
-
 // parseTime parses an RFC 3339 timestamp and returns it in UTC. Times whose
 // UTC year leaves 0000-9999 are refused because they could not be written
 // back as RFC 3339.
@@ -327,10 +295,10 @@ func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		return time.Time{}, malformed(attrTime, "%q is not an RFC 3339 timestamp such as "+
-			"2018-04-05T17:31:00Z or 2018-04-05T17:31:00.123+02:00 (%v)", s, timeErrorDetail(err))
+			"2018-04-05T17:31:00Z or 2018-04-05T17:31:00.123+02:00 (%v)", clip(s), clip(timeErrorDetail(err)))
 	}
 	if p := timeProblem(t); p != "" {
-		return time.Time{}, malformed(attrTime, "%q: %s", s, p)
+		return time.Time{}, malformed(attrTime, "%q: %s", clip(s), p)
 	}
 	return t.UTC(), nil
 }
