@@ -9,8 +9,10 @@ import (
 // ErrMalformed is matched (with errors.Is) by every error that reports a
 // message or an Envelope that is not a valid CloudEvent 1.0: a required
 // attribute missing or empty, an unknown specversion, an unparsable time, a
-// bad extension name, broken percent-encoding or JSON. The wrapping error
-// names the attribute at fault and says how to fix it.
+// bad extension name, a value that is no valid CloudEvents string, broken
+// JSON, or a limit exceeded (MaxExtensions, MaxValueBytes,
+// MaxExtensionNameBytes). The wrapping error names the attribute at fault
+// and says how to fix it.
 var ErrMalformed = errors.New("choreo/envelope: malformed CloudEvent")
 
 // Envelope is one CloudEvents 1.0 event: its context attributes and its data.
@@ -90,9 +92,8 @@ func missing(attr string) error {
 // or returns "" when it can. CloudEvents 1.0 allows only lower-case ASCII
 // letters and digits; the spec recommends at most 20 characters but does
 // not require it, so names up to MaxExtensionNameBytes are accepted. Names
-// of core attributes
-// and of the extensions that have their own Envelope field are reserved so
-// that every attribute has exactly one home.
+// of core attributes and of the extensions that have their own Envelope
+// field are reserved so that every attribute has exactly one home.
 func extensionNameProblem(name string) string {
 	if name == "" {
 		return "extension name is empty"

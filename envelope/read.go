@@ -16,11 +16,14 @@ import (
 // "application/cloudevents" is in structured mode: the payload is the JSON
 // event format and the other headers are ignored. Any other message is in
 // binary mode: attributes come from "ce-" headers, matched without regard to
-// letter case, and the payload is the data. Header values may be wrapped in
-// double quotes and are percent-decoded; the result must be valid UTF-8
-// without control characters. When ce-datacontenttype is absent, a plain
-// (non-CloudEvents) Content-Type header is taken as the data content type,
-// for producers that map datacontenttype the way the HTTP binding does.
+// letter case, and the payload is the data. A header value is unquoted if it
+// is a valid quoted-string and percent-decoded if it is a valid
+// percent-encoding; otherwise it is taken literally, since the CloudEvents
+// SDKs send values raw (the package documentation gives the exact rules).
+// Either way the result must be valid UTF-8 without control characters.
+// When ce-datacontenttype is absent, a plain (non-CloudEvents) Content-Type
+// header is taken as the data content type, for producers that map
+// datacontenttype the way the HTTP binding does.
 //
 // Time is returned in UTC. Data is data itself, not a copy, in binary
 // mode. Every CloudEvents attribute other than the core ones,
@@ -29,12 +32,12 @@ import (
 //
 // A message that is not a valid CloudEvent 1.0 - no headers, a required
 // attribute missing or empty, a specversion other than 1.0, an attribute
-// given twice, an unparsable time, a bad extension name, broken
-// percent-encoding, broken JSON - or that exceeds the limits (MaxExtensions,
-// MaxValueBytes, MaxExtensionNameBytes) gives an error matching
-// ErrMalformed that names the attribute at fault and the limit broken.
-// Read never panics on any input, and its cost grows linearly with the
-// number of headers.
+// given twice, an unparsable time, a bad extension name, a value that is no
+// valid CloudEvents string, broken JSON - or that exceeds a limit
+// (MaxExtensions, MaxValueBytes, MaxExtensionNameBytes) gives an error
+// matching ErrMalformed that names the attribute at fault and the limit
+// broken. Read never panics on any input, and its cost grows linearly with
+// the number of headers.
 //
 // Read modifies neither h nor data; several goroutines may Read the same
 // message.
