@@ -202,7 +202,7 @@ func decodeDeadLetter(m jetstream.Msg, seq uint64, dlqStream string) DeadLetter 
 			dl.Header[k] = v
 		}
 	}
-	if env, err := envelope.Read(&nats.Msg{Subject: dl.Subject, Header: dl.Header, Data: dl.Data}); err == nil {
+	if env, err := envelope.Read(dl.Header, dl.Data); err == nil {
 		dl.Envelope = env
 	}
 	return dl

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/choreo-bus/choreo/envelope"
@@ -20,11 +19,10 @@ import (
 // subscription stops.
 func (s *Subscription) worker() {
 	defer s.workers.Done()
-	var raw nats.Msg // reused: envelope.Read copies what it keeps
 	for {
 		select {
 		case q := <-s.work:
-			s.process(q, &raw)
+			s.process(q)
 		case <-s.quit:
 			return
 		}
@@ -32,7 +30,7 @@ func (s *Subscription) worker() {
 }
 
 // process takes one message from delivery to acknowledgement.
-func (s *Subscription) process(q queued, raw *nats.Msg) {
+func (s *Subscription) process(q queued) {
 	msg := q.msg
 	if to := msg.Headers()[topic.HeaderRedeliverTo]; len(to) > 0 && to[0] != s.consumer {
 		other, err := s.redeliveredToOther(to[0])
@@ -58,8 +56,7 @@ func (s *Subscription) process(q queued, raw *nats.Msg) {
 		d.Attempt = int(pos.delivered)
 		d.StreamSequence = pos.streamSeq
 	}
-	raw.Subject, raw.Header, raw.Data = msg.Subject(), msg.Headers(), msg.Data()
-	env, readErr := envelope.Read(raw)
+	env, readErr := envelope.Read(msg.Headers(), msg.Data())
 	d.Envelope = env
 	hooks := &s.b.hooks
 	var hookCtxs []context.Context

@@ -7,9 +7,9 @@ import (
 )
 
 // This file holds the header-value rules of the CloudEvents NATS protocol
-// binding (section 3.1.3.2): percent-encoding on the way out, quoted-string
-// unescaping and percent-decoding on the way in, and the CloudEvents String
-// type's character rules both ways.
+// binding (section 3.1.3.2) for the way out: percent-encoding, and the
+// CloudEvents String type's character rules, which hold both ways.
+// decode.go has the way in.
 
 // passThrough marks the bytes a header value may carry as they are: printable
 // ASCII (U+0021..U+007E) except '"' and '%'. Every other byte is
@@ -28,6 +28,9 @@ const upperHex = "0123456789ABCDEF"
 // description if v is not a valid CloudEvents string. Values that need no
 // encoding - the usual case - come back as they are, without allocating.
 func encodeHeaderValue(v string) (string, string) {
+	if len(v) > MaxValueBytes {
+		return "", lengthProblem(len(v))
+	}
 	for i := passThroughWords(v); i < len(v); i++ {
 		if !passThrough[v[i]] {
 			return encodeSlow(v, i)
@@ -57,70 +60,6 @@ func encodeSlow(v string, i int) (string, string) {
 		b.WriteByte(upperHex[c&0x0f])
 	}
 	return b.String(), ""
-}
-
-// decodeHeaderValue turns a received header value back into the attribute
-// value: optional whitespace is trimmed, one pair of surrounding double
-// quotes is removed (with its backslash escapes), then a single round of
-// percent-decoding is done. The result must be a valid CloudEvents string:
-// escapes that decode to invalid UTF-8 (e.g. the overlong "%C0%A0") are
-// rejected, as are control characters. Values without '%' or quotes come
-// back as they are, without allocating.
-func decodeHeaderValue(v string) (string, string) {
-	v = trimOptionalWhitespace(v)
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		var p string
-		if v, p = unquote(v); p != "" {
-			return "", p
-		}
-	}
-	plain := true
-	for i := printableWords(v); i < len(v); i++ {
-		c := v[i]
-		if c == '%' {
-			return percentDecode(v, i)
-		}
-		if c < 0x20 || c > 0x7e {
-			plain = false
-		}
-	}
-	if !plain {
-		// Raw non-ASCII from a lenient producer: accepted if it is a
-		// valid CloudEvents string.
-		if p := stringProblem(v); p != "" {
-			return "", p
-		}
-	}
-	return v, ""
-}
-
-// percentDecode decodes v, whose first '%' is at index i.
-func percentDecode(v string, i int) (string, string) {
-	buf := make([]byte, 0, len(v))
-	buf = append(buf, v[:i]...)
-	for ; i < len(v); i++ {
-		c := v[i]
-		if c != '%' {
-			buf = append(buf, c)
-			continue
-		}
-		if i+2 >= len(v) {
-			return "", fmt.Sprintf("truncated percent-escape %q at the end of the value; "+
-				"every %% must be followed by two hex digits", v[i:])
-		}
-		hi, okHi := unhex(v[i+1])
-		lo, okLo := unhex(v[i+2])
-		if !okHi || !okLo {
-			return "", fmt.Sprintf("invalid percent-escape %q; every %% must be followed by two hex digits", v[i:i+3])
-		}
-		buf = append(buf, hi<<4|lo)
-		i += 2
-	}
-	s := string(buf)
-	if p := stringProblem(s); p != "" {
-		return "", "percent-decoded value " + p
-	}
-	return s, ""
 }
 
 // The word-at-a-time scans below test eight bytes per step with the classic
@@ -154,69 +93,6 @@ func passThroughWords(v string) int {
 		}
 	}
 	return i
-}
-
-// printableWords measures the leading words of v that need no decoding:
-// bytes 0x20..0x7E other than '%'.
-func printableWords(v string) int {
-	i := 0
-	for ; i+8 <= len(v); i += 8 {
-		x := word(v, i)
-		if anyBelow(x, 0x20) || anyAbove7E(x) || anyEqual(x, '%') {
-			break
-		}
-	}
-	return i
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-// unquote removes the surrounding double quotes of an RFC 7230 quoted-string
-// and resolves its backslash escapes.
-func unquote(v string) (string, string) {
-	inner := v[1 : len(v)-1]
-	if strings.IndexByte(inner, '\\') < 0 {
-		if strings.IndexByte(inner, '"') >= 0 {
-			return "", "double quote inside a quoted value must be escaped as \\\""
-		}
-		return inner, ""
-	}
-	buf := make([]byte, 0, len(inner))
-	for i := 0; i < len(inner); i++ {
-		switch c := inner[i]; c {
-		case '\\':
-			if i+1 == len(inner) {
-				return "", "quoted value ends in a lone backslash, which escapes its closing quote"
-			}
-			i++
-			buf = append(buf, inner[i])
-		case '"':
-			return "", "double quote inside a quoted value must be escaped as \\\""
-		default:
-			buf = append(buf, c)
-		}
-	}
-	return string(buf), ""
-}
-
-func trimOptionalWhitespace(v string) string {
-	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
-		v = v[1:]
-	}
-	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
-		v = v[:len(v)-1]
-	}
-	return v
 }
 
 // stringProblem says why v is not a valid CloudEvents String, or returns ""

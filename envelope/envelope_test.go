@@ -30,11 +30,20 @@ func typical() *envelope.Envelope {
 	}
 }
 
+// assertErrorPrefix checks the project's error style: the message starts
+// with the package prefix and no layer repeats it.
+func assertErrorPrefix(t *testing.T, err error) {
+	t.Helper()
+	msg := err.Error()
+	assert.True(t, strings.HasPrefix(msg, "choreo/envelope: "), "error %q lacks the choreo/envelope prefix", msg)
+	assert.Equal(t, 1, strings.Count(msg, "choreo/"), "error %q repeats a prefix", msg)
+}
+
 func roundTrip(t *testing.T, in *envelope.Envelope) (*nats.Msg, *envelope.Envelope) {
 	t.Helper()
 	m := nats.NewMsg("evt.v1.user.signedup")
 	require.NoError(t, envelope.Write(m, in))
-	out, err := envelope.Read(m)
+	out, err := envelope.Read(m.Header, m.Data)
 	require.NoError(t, err)
 	return m, out
 }
@@ -127,7 +136,7 @@ func TestWriteReplacesPreviousEvent(t *testing.T) {
 		"ce-source":      {"s"},
 		"ce-type":        {"t"},
 	}, m.Header)
-	out, err := envelope.Read(m)
+	out, err := envelope.Read(m.Header, m.Data)
 	require.NoError(t, err)
 	assert.Equal(t, in, out)
 }
@@ -164,6 +173,8 @@ func TestWriteRejectsInvalidEnvelope(t *testing.T) {
 			require.Error(t, err)
 			assert.ErrorIs(t, err, envelope.ErrMalformed)
 			assert.Contains(t, err.Error(), tc.attr)
+			assertErrorPrefix(t, err)
+			assert.Equal(t, err, e.Validate(), "Validate reports what Write refuses")
 			assert.Equal(t, nats.Header{"X-Keep": {"mine"}}, m.Header, "a failed Write leaves the message alone")
 			assert.Nil(t, m.Data)
 		})
@@ -176,9 +187,13 @@ func TestWriteNil(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nats.NewMsg")
 	assert.False(t, errors.Is(err, envelope.ErrMalformed), "a nil message is a programming error, not a bad event")
+	assertErrorPrefix(t, err)
 
 	err = envelope.Write(nats.NewMsg("x"), nil)
 	assert.ErrorIs(t, err, envelope.ErrMalformed)
+	assertErrorPrefix(t, err)
+	var nilEnvelope *envelope.Envelope
+	assert.Equal(t, err, nilEnvelope.Validate())
 }
 
 func TestNewID(t *testing.T) {

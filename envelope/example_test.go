@@ -52,7 +52,9 @@ func ExampleWrite() {
 }
 
 // Read accepts binary mode with header names in any letter case, quoted
-// and percent-encoded values, and structured mode (the JSON event format).
+// and percent-encoded values, and values sent raw, as the CloudEvents SDKs
+// send them (a value that is no valid percent-encoding is taken as it is);
+// and structured mode (the JSON event format).
 func ExampleRead() {
 	binary := &nats.Msg{
 		Subject: "evt.v1.order.placed",
@@ -62,15 +64,17 @@ func ExampleRead() {
 			"Ce-Source":      {"/caf%C3%A9/orders"},
 			"Ce-Type":        {"v1.order.placed"},
 			"Ce-Tenant":      {"acme"},
+			"Ce-Subject":     {"sübject 100%"},
 		},
 		Data: []byte(`{"order":42}`),
 	}
-	e, err := envelope.Read(binary)
+	e, err := envelope.Read(binary.Header, binary.Data)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(e.ID, e.Source, e.Type, e.Extensions["tenant"], string(e.Data))
+	fmt.Println(e.Subject)
 
 	structured := &nats.Msg{
 		Subject: "evt.v1.order.placed",
@@ -78,19 +82,20 @@ func ExampleRead() {
 		Data: []byte(`{"specversion":"1.0","id":"B-1","source":"/shop","type":"v1.order.placed",
 			"time":"2018-04-05T19:31:00+02:00","datacontenttype":"application/xml","data":"<order id=\"42\"/>"}`),
 	}
-	e, err = envelope.Read(structured)
+	e, err = envelope.Read(structured.Header, structured.Data)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(e.ID, e.Time, e.DataContentType, string(e.Data))
 
-	_, err = envelope.Read(&nats.Msg{Header: nats.Header{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-type": {"t"}}})
+	_, err = envelope.Read(nats.Header{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-type": {"t"}}, nil)
 	fmt.Println(err)
 	// Output:
 	// A234-1234-1234 /café/orders v1.order.placed acme {"order":42}
+	// sübject 100%
 	// B-1 2018-04-05 17:31:00 +0000 UTC application/xml <order id="42"/>
-	// envelope: malformed CloudEvent: attribute "source": missing or empty; a CloudEvent needs non-empty id, source and type and specversion 1.0 (binary mode: ce-source header; structured mode: "source" member)
+	// choreo/envelope: malformed CloudEvent: attribute "source": missing or empty; a CloudEvent needs non-empty id, source and type and specversion 1.0 (binary mode: ce-source header; structured mode: "source" member)
 }
 
 // NewID returns time-ordered UUIDv7 strings.

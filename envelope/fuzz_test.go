@@ -14,8 +14,10 @@ import (
 // lines "name: value" separated by '\n' (a line without ':' is a name with
 // an empty value); repeated names add values, as on the wire.
 //
-// Properties: Read never panics; whatever it accepts, Write accepts, and
-// reading the re-written message gives an equal Envelope.
+// Properties: Read never panics; its errors match ErrMalformed and carry
+// the package prefix once; whatever it accepts, Validate and Write accept
+// (values Read took literally included), and reading the re-written
+// message gives an equal Envelope.
 func FuzzRead(f *testing.F) {
 	seeds := []struct{ headers, body string }{
 		{"ce-specversion: 1.0\nce-id: 1\nce-source: s\nce-type: t", ""},
@@ -36,32 +38,38 @@ func FuzzRead(f *testing.F) {
 			`{"specversion":"1.0","id":"1","source":"s","type":"t","datacontenttype":"application/xml","data":"<a/>"}`},
 		{"Content-Type: application/cloudevents+json", `{"specversion":"1.0",`},
 		{"", `{"specversion":"1.0","id":"1","source":"s","type":"t"}`},
+		// Values as sdk-go and the JavaScript SDK send them: raw.
+		{"ce-specversion: 1.0\nce-id: 1\nce-source: /café\nce-type: t\nce-subject: sübject 100%\nce-x: %C0%A0", ""},
+		{"ce-specversion: 1.0\nce-id: \"a\"b\"\nce-source: s\nce-type: t\nce-x: \"100%\"\nce-y: 50%25 off %", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.headers, []byte(s.body))
 	}
 	f.Fuzz(func(t *testing.T, headers string, body []byte) {
-		m := &nats.Msg{Subject: "fuzz", Data: body}
+		var h nats.Header
 		if headers != "" {
-			m.Header = nats.Header{}
+			h = nats.Header{}
 			for line := range strings.SplitSeq(headers, "\n") {
 				name, value, _ := strings.Cut(line, ":")
-				m.Header[name] = append(m.Header[name], strings.TrimPrefix(value, " "))
+				h[name] = append(h[name], strings.TrimPrefix(value, " "))
 			}
 		}
-		e, err := envelope.Read(m)
+		e, err := envelope.Read(h, body)
 		if err != nil {
 			require.ErrorIs(t, err, envelope.ErrMalformed)
+			require.True(t, strings.HasPrefix(err.Error(), "choreo/envelope: "), "error %q", err)
+			require.Equal(t, 1, strings.Count(err.Error(), "choreo/"), "error %q", err)
 			require.Nil(t, e)
 			return
 		}
 		require.NotEmpty(t, e.ID)
 		require.NotEmpty(t, e.Source)
 		require.NotEmpty(t, e.Type)
+		require.NoError(t, e.Validate())
 
 		again := nats.NewMsg("fuzz")
 		require.NoError(t, envelope.Write(again, e), "Read accepted %+v but Write refuses it", e)
-		back, err := envelope.Read(again)
+		back, err := envelope.Read(again.Header, again.Data)
 		require.NoError(t, err, "re-written headers %v", again.Header)
 		require.Equal(t, e, back)
 	})

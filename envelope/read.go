@@ -8,35 +8,41 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Read decodes the CloudEvent carried by m.
+// Read decodes the CloudEvent carried by a NATS message with headers h and
+// payload data (a nats.Msg's Header and Data, or a JetStream message's
+// Headers() and Data()).
 //
 // A message whose Content-Type header (any letter case) starts with
 // "application/cloudevents" is in structured mode: the payload is the JSON
 // event format and the other headers are ignored. Any other message is in
 // binary mode: attributes come from "ce-" headers, matched without regard to
-// letter case, and the payload is the data. Header values may be wrapped in
-// double quotes and are percent-decoded; the result must be valid UTF-8
-// without control characters. When ce-datacontenttype is absent, a plain
-// (non-CloudEvents) Content-Type header is taken as the data content type,
-// for producers that map datacontenttype the way the HTTP binding does.
+// letter case, and the payload is the data. A header value is unquoted if it
+// is a valid quoted-string and percent-decoded if it is a valid
+// percent-encoding; otherwise it is taken literally, since the CloudEvents
+// SDKs send values raw (the package documentation gives the exact rules).
+// Either way the result must be valid UTF-8 without control characters.
+// When ce-datacontenttype is absent, a plain (non-CloudEvents) Content-Type
+// header is taken as the data content type, for producers that map
+// datacontenttype the way the HTTP binding does.
 //
-// Time is returned in UTC. Data is m.Data itself, not a copy, in binary
+// Time is returned in UTC. Data is data itself, not a copy, in binary
 // mode. Every CloudEvents attribute other than the core ones,
 // correlationid and causationid lands in Extensions, which stays nil when
 // there is none.
 //
 // A message that is not a valid CloudEvent 1.0 - no headers, a required
 // attribute missing or empty, a specversion other than 1.0, an attribute
-// given twice, an unparsable time, a bad extension name, broken
-// percent-encoding, broken JSON - gives an error matching ErrMalformed that
-// names the attribute at fault. Read never panics on any input.
+// given twice, an unparsable time, a bad extension name, a value that is no
+// valid CloudEvents string, broken JSON - or that exceeds a limit
+// (MaxExtensions, MaxValueBytes, MaxExtensionNameBytes) gives an error
+// matching ErrMalformed that names the attribute at fault and the limit
+// broken. Read never panics on any input, and its cost grows linearly with
+// the number of headers.
 //
-// Read does not modify m; several goroutines may Read the same message.
-func Read(m *nats.Msg) (*Envelope, error) {
-	if m == nil {
-		return nil, malformed(attrSpecVersion, "the message is nil")
-	}
-	if len(m.Header) == 0 {
+// Read modifies neither h nor data; several goroutines may Read the same
+// message.
+func Read(h nats.Header, data []byte) (*Envelope, error) {
+	if len(h) == 0 {
 		return nil, malformed(attrSpecVersion, "the message has no headers, so it is neither a binary-mode "+
 			"CloudEvent (ce-specversion, ce-id, ce-source, ce-type headers) nor a structured one "+
 			"(Content-Type: application/cloudevents+json)")
@@ -44,19 +50,19 @@ func Read(m *nats.Msg) (*Envelope, error) {
 
 	var raw rawHeaders
 	var extensionBuf [4]rawExtension
-	extensions, ok := raw.collectExact(m.Header, extensionBuf[:0])
+	extensions, ok := raw.collectExact(h, extensionBuf[:0])
 	if !ok {
 		raw = rawHeaders{}
-		extensions = raw.collect(m.Header, extensionBuf[:0])
+		extensions = raw.collect(h, extensionBuf[:0])
 	}
 	if raw.contentTypeRepeated {
 		return nil, fmt.Errorf("%w: Content-Type is given more than once, so the content mode is ambiguous; "+
 			"send one Content-Type header", ErrMalformed)
 	}
 	if raw.hasContentType && isStructuredContentType(raw.contentType) {
-		return readStructured(raw.contentType, m.Data)
+		return readStructured(raw.contentType, data)
 	}
-	return raw.decode(extensions, m.Data)
+	return raw.decode(extensions, data)
 }
 
 // Slots of the attributes that have a fixed place in an Envelope, in the
@@ -243,7 +249,7 @@ func (r *rawHeaders) decode(extensions []rawExtension, data []byte) (*Envelope, 
 		return nil, malformed(attrSpecVersion, "ce-specversion header is missing; a binary-mode CloudEvent "+
 			"must carry ce-specversion: 1.0 (or send structured mode with Content-Type: application/cloudevents+json)")
 	case sv != specVersion10:
-		return nil, malformed(attrSpecVersion, "unsupported specversion %q; only CloudEvents 1.0 is accepted", sv)
+		return nil, malformed(attrSpecVersion, "unsupported specversion %q; only CloudEvents 1.0 is accepted", clip(sv))
 	}
 	for _, slot := range [...]int{slotID, slotSource, slotType} {
 		if decoded[slot] == "" {
@@ -271,8 +277,8 @@ func (r *rawHeaders) decode(extensions []rawExtension, data []byte) (*Envelope, 
 	if e.DataContentType == "" && r.hasContentType {
 		// Content-Type is not a ce- header, so it is not percent-decoded.
 		v := trimOptionalWhitespace(r.contentType)
-		if p := stringProblem(v); p != "" {
-			return nil, malformed(attrDataContentType, "header Content-Type %s", p)
+		if p := valueProblem(v); p != "" {
+			return nil, malformed(attrDataContentType, "header Content-Type: %s", p)
 		}
 		e.DataContentType = v
 	}
@@ -285,41 +291,6 @@ func (r *rawHeaders) decode(extensions []rawExtension, data []byte) (*Envelope, 
 	return e, nil
 }
 
-func decodeExtensions(extensions []rawExtension, e *Envelope) error {
-	if len(extensions) == 0 {
-		return nil
-	}
-	sortExtensions(extensions) // deterministic errors; tiny, no allocation
-	for i, x := range extensions {
-		if p := extensionNameProblem(x.name); p != "" {
-			return malformed(x.name, "header ce-%s: %s", x.name, p)
-		}
-		if len(x.values) > 1 || (i > 0 && extensions[i-1].name == x.name) {
-			return malformed(x.name, "given more than once (as several headers differing only in "+
-				"letter case, or several values); send exactly one ce-%s header", x.name)
-		}
-	}
-	e.Extensions = make(map[string]string, len(extensions))
-	for _, x := range extensions {
-		v, p := decodeHeaderValue(x.values[0])
-		if p != "" {
-			return malformed(x.name, "header ce-%s: %s", x.name, p)
-		}
-		e.Extensions[x.name] = v
-	}
-	return nil
-}
-
-// sortExtensions is an insertion sort by name: messages carry a handful of
-// extensions, and sort.Slice would allocate.
-func sortExtensions(xs []rawExtension) {
-	for i := 1; i < len(xs); i++ {
-		for j := i; j > 0 && xs[j].name < xs[j-1].name; j-- {
-			xs[j], xs[j-1] = xs[j-1], xs[j]
-		}
-	}
-}
-
 // parseTime parses an RFC 3339 timestamp and returns it in UTC. Times whose
 // UTC year leaves 0000-9999 are refused because they could not be written
 // back as RFC 3339.
@@ -327,10 +298,10 @@ func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		return time.Time{}, malformed(attrTime, "%q is not an RFC 3339 timestamp such as "+
-			"2018-04-05T17:31:00Z or 2018-04-05T17:31:00.123+02:00 (%v)", s, timeErrorDetail(err))
+			"2018-04-05T17:31:00Z or 2018-04-05T17:31:00.123+02:00 (%v)", clip(s), clip(timeErrorDetail(err)))
 	}
 	if p := timeProblem(t); p != "" {
-		return time.Time{}, malformed(attrTime, "%q: %s", s, p)
+		return time.Time{}, malformed(attrTime, "%q: %s", clip(s), p)
 	}
 	return t.UTC(), nil
 }

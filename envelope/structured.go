@@ -56,10 +56,10 @@ func readStructured(contentType string, body []byte) (*Envelope, error) {
 		// application/cloudevents is taken to mean it.
 	case mediaStructuredBatch:
 		return nil, fmt.Errorf("%w: Content-Type %q: batch mode is not defined by the NATS binding; "+
-			"send one event per message", ErrMalformed, mt)
+			"send one event per message", ErrMalformed, clip(mt))
 	default:
 		return nil, fmt.Errorf("%w: Content-Type %q: unsupported event format; structured mode must use "+
-			"application/cloudevents+json, or send binary mode (ce- headers)", ErrMalformed, mt)
+			"application/cloudevents+json, or send binary mode (ce- headers)", ErrMalformed, clip(mt))
 	}
 
 	var members map[string]json.RawMessage
@@ -79,7 +79,7 @@ func readStructured(contentType string, body []byte) (*Envelope, error) {
 	case !ok || sv == "":
 		return nil, malformed(attrSpecVersion, `member "specversion" is missing; it must be "1.0"`)
 	case sv != specVersion10:
-		return nil, malformed(attrSpecVersion, "unsupported specversion %q; only CloudEvents 1.0 is accepted", sv)
+		return nil, malformed(attrSpecVersion, "unsupported specversion %q; only CloudEvents 1.0 is accepted", clip(sv))
 	}
 
 	e := &Envelope{}
@@ -137,8 +137,8 @@ func (d structuredDecoder) str(name string) (string, bool, error) {
 	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
 		return "", false, malformed(name, "member %q must be a JSON string, got %.40s", name, raw)
 	}
-	if p := stringProblem(s); p != "" {
-		return "", false, malformed(name, "member %q %s", name, p)
+	if p := valueProblem(s); p != "" {
+		return "", false, malformed(name, "member %q: %s", name, p)
 	}
 	return s, true, nil
 }
@@ -152,10 +152,13 @@ func (d structuredDecoder) extensions(e *Envelope) error {
 			names = append(names, name)
 		}
 	}
+	if len(names) > MaxExtensions {
+		return tooManyExtensions(len(names))
+	}
 	slices.Sort(names) // deterministic errors
 	for _, name := range names {
 		if p := extensionNameProblem(name); p != "" {
-			return malformed(name, "member %q: %s", name, p)
+			return malformed(name, "%s", p)
 		}
 		v, present, err := extensionValue(name, d.members[name])
 		if err != nil {
@@ -186,17 +189,17 @@ func extensionValue(name string, raw json.RawMessage) (string, bool, error) {
 	case len(s) > 0 && s[0] == '"':
 		var v string
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return "", false, malformed(name, "member %q: %v", name, err)
+			return "", false, malformed(name, "%v", err)
 		}
-		if p := stringProblem(v); p != "" {
-			return "", false, malformed(name, "member %q %s", name, p)
+		if p := valueProblem(v); p != "" {
+			return "", false, malformed(name, "%s", p)
 		}
 		return v, true, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 32)
 	if err != nil {
-		return "", false, malformed(name, "member %q is %.40s; extension values must be strings, booleans "+
-			"or integers in the 32-bit range (CloudEvents type system)", name, s)
+		return "", false, malformed(name, "member value %.40s is not allowed; extension values must be strings, "+
+			"booleans or integers in the 32-bit range (CloudEvents type system)", s)
 	}
 	return strconv.FormatInt(n, 10), true, nil
 }
@@ -239,7 +242,7 @@ func (d structuredDecoder) data(e *Envelope) error {
 		var s string
 		if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
 			return malformed(attrData, "datacontenttype %q is not JSON, so member %q must be a JSON string "+
-				"(or use %q for binary data), got %.40s", e.DataContentType, attrData, attrDataBase64, raw)
+				"(or use %q for binary data), got %.40s", clip(e.DataContentType), attrData, attrDataBase64, raw)
 		}
 		if s != "" {
 			e.Data = []byte(s)

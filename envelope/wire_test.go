@@ -67,7 +67,7 @@ func TestWireRoundTripThroughJetStream(t *testing.T) {
 	require.NoError(t, err)
 	var got []*envelope.Envelope
 	for msg := range batch.Messages() {
-		e, err := envelope.Read(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+		e, err := envelope.Read(msg.Headers(), msg.Data())
 		require.NoError(t, err)
 		got = append(got, e)
 	}

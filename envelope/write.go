@@ -28,7 +28,10 @@ const (
 )
 
 // errNilMsg is a programming error, not a malformed event.
-var errNilMsg = errors.New("envelope: Write needs a non-nil *nats.Msg; create one with nats.NewMsg(subject)")
+var errNilMsg = errors.New("choreo/envelope: Write needs a non-nil *nats.Msg; create one with nats.NewMsg(subject)")
+
+// errNilEnvelope is an absent event, reported like any other bad event.
+var errNilEnvelope = malformed(attrID, "the Envelope is nil; nothing to write")
 
 // Write encodes e onto m in CloudEvents binary content mode, as the
 // CloudEvents NATS protocol binding specifies: one "ce-<attribute>" header
@@ -48,9 +51,10 @@ var errNilMsg = errors.New("envelope: Write needs a non-nil *nats.Msg; create on
 //
 // Write validates e first and changes nothing on error: ID, Source and Type
 // must be non-empty, every string must be valid CloudEvents text (UTF-8
-// without control characters), extension names lower-case letters and
-// digits, Time within years 0000-9999. Errors match ErrMalformed and name
-// the attribute.
+// without control characters) of at most MaxValueBytes, extension names
+// lower-case letters and digits of at most MaxExtensionNameBytes, no more
+// than MaxExtensions extensions, Time within years 0000-9999. Errors match
+// ErrMalformed and name the attribute and the limit broken.
 //
 // Write does not retain e or m. It modifies m, so m must not be used by
 // another goroutine meanwhile; distinct messages may be written
@@ -60,7 +64,7 @@ func Write(m *nats.Msg, e *Envelope) error {
 		return errNilMsg
 	}
 	if e == nil {
-		return malformed(attrID, "the Envelope is nil; nothing to write")
+		return errNilEnvelope
 	}
 
 	// Validate and encode everything before touching m.
@@ -148,6 +152,9 @@ func (w *headerValues) encode(e *Envelope, exts []keyValue) ([]keyValue, error) 
 		var buf [len(time.RFC3339Nano) + 8]byte
 		w.time = string(e.Time.UTC().AppendFormat(buf[:0], time.RFC3339Nano))
 		w.count++
+	}
+	if len(e.Extensions) > MaxExtensions {
+		return nil, tooManyExtensions(len(e.Extensions))
 	}
 	for name, value := range e.Extensions {
 		if p := extensionNameProblem(name); p != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/choreo-bus/choreo/bus/bustest"
 	"github.com/choreo-bus/choreo/embedded"
 	"github.com/choreo-bus/choreo/envelope"
+	"github.com/choreo-bus/choreo/envelope/cesdk"
 	"github.com/choreo-bus/choreo/idempotency"
 	"github.com/choreo-bus/choreo/topic"
 )
@@ -39,9 +40,9 @@ var (
 	_ error                                                          = envelope.ErrMalformed
 	_ func() string                                                  = envelope.NewID
 	_ func(*nats.Msg, *envelope.Envelope) error                      = envelope.Write
-	_ func(*nats.Msg) (*envelope.Envelope, error)                    = envelope.Read
-	_ func(*envelope.Envelope) (cloudevents.Event, error)            = (*envelope.Envelope).ToCloudEvent
-	_ func(cloudevents.Event) (*envelope.Envelope, error)            = envelope.FromCloudEvent
+	_ func(nats.Header, []byte) (*envelope.Envelope, error)          = envelope.Read
+	_ func(*envelope.Envelope) (cloudevents.Event, error)            = cesdk.ToEvent
+	_ func(cloudevents.Event) (*envelope.Envelope, error)            = cesdk.FromEvent
 	_ func(context.Context, string, ...bus.Option) (*bus.Bus, error) = bus.Connect
 	_ func(*nats.Conn, ...bus.Option) (*bus.Bus, error)              = bus.New
 	_ func(*bus.Bus, context.Context) error                          = (*bus.Bus).Close

@@ -1,7 +1,8 @@
-package envelope_test
+package cesdk_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,9 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/choreo-bus/choreo/envelope"
+	"github.com/choreo-bus/choreo/envelope/cesdk"
 )
 
-func TestCloudEventRoundTrip(t *testing.T) {
+func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	full := typical()
 	full.Subject = "u-1842"
@@ -32,7 +34,7 @@ func TestCloudEventRoundTrip(t *testing.T) {
 	for name, in := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ev, err := in.ToCloudEvent()
+			ev, err := cesdk.ToEvent(in)
 			require.NoError(t, err)
 			require.NoError(t, ev.Validate())
 			assert.Equal(t, event.CloudEventsVersionV1, ev.SpecVersion())
@@ -46,14 +48,14 @@ func TestCloudEventRoundTrip(t *testing.T) {
 				assert.Equal(t, tp, ev.Extensions()["traceparent"])
 			}
 
-			back, err := envelope.FromCloudEvent(ev)
+			back, err := cesdk.FromEvent(ev)
 			require.NoError(t, err)
 			assert.Equal(t, in, back)
 
 			// Through sdk-go's JSON event format and Read's structured mode:
 			// the same event, time in UTC.
 			m := structuredMsg(t, ev, "application/cloudevents+json")
-			viaJSON, err := envelope.Read(m)
+			viaJSON, err := envelope.Read(m.Header, m.Data)
 			require.NoError(t, err)
 			want := *in
 			want.Time = in.Time.UTC()
@@ -62,7 +64,7 @@ func TestCloudEventRoundTrip(t *testing.T) {
 	}
 }
 
-func TestFromCloudEventCanonicalExtensions(t *testing.T) {
+func TestFromEventCanonicalExtensions(t *testing.T) {
 	t.Parallel()
 	ev := event.New()
 	ev.SetID("1")
@@ -72,70 +74,79 @@ func TestFromCloudEventCanonicalExtensions(t *testing.T) {
 	ev.SetExtension("ok", false)
 	ev.SetExtension("blob", []byte{1, 2, 3})
 	ev.SetExtension("at", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
-	got, err := envelope.FromCloudEvent(ev)
+	got, err := cesdk.FromEvent(ev)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{
 		"count": "42", "ok": "false", "blob": "AQID", "at": "2025-01-01T00:00:00Z",
 	}, got.Extensions)
 }
 
-func TestCloudEventErrors(t *testing.T) {
+// Errors match envelope.ErrMalformed and name the attribute. Those this
+// package makes say "choreo/cesdk: "; a rule of envelope's that the value
+// breaks comes back as envelope's own error. No prefix is repeated.
+func TestErrors(t *testing.T) {
 	t.Parallel()
-	t.Run("ToCloudEvent invalid envelope", func(t *testing.T) {
-		t.Parallel()
-		_, err := (&envelope.Envelope{Source: "s", Type: "t"}).ToCloudEvent()
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"id"`)
-	})
-	t.Run("ToCloudEvent sdk rejects relative dataschema", func(t *testing.T) {
-		t.Parallel()
-		_, err := (&envelope.Envelope{ID: "1", Source: "s", Type: "t", DataSchema: "relative/path"}).ToCloudEvent()
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"dataschema"`)
-	})
-	t.Run("FromCloudEvent no context", func(t *testing.T) {
-		t.Parallel()
-		_, err := envelope.FromCloudEvent(event.Event{})
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"specversion"`)
-	})
-	t.Run("FromCloudEvent v0.3", func(t *testing.T) {
-		t.Parallel()
-		ev := event.New(event.CloudEventsVersionV03)
-		ev.SetID("1")
-		ev.SetSource("/s")
-		ev.SetType("t")
-		_, err := envelope.FromCloudEvent(ev)
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"specversion"`)
-	})
-	t.Run("FromCloudEvent invalid event", func(t *testing.T) {
-		t.Parallel()
+	event10 := func(id, typ string) event.Event {
 		ev := event.New()
+		ev.SetID(id)
 		ev.SetSource("/s")
-		ev.SetType("t")
-		_, err := envelope.FromCloudEvent(ev)
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"id"`)
-	})
-	t.Run("FromCloudEvent control character", func(t *testing.T) {
-		t.Parallel()
-		ev := event.New()
-		ev.SetID("1")
-		ev.SetSource("/s")
-		ev.SetType("t\x01")
-		_, err := envelope.FromCloudEvent(ev)
-		assert.ErrorIs(t, err, envelope.ErrMalformed)
-		assert.Contains(t, err.Error(), `"type"`)
-	})
+		ev.SetType(typ)
+		return ev
+	}
+	tests := []struct {
+		name   string
+		call   func() error
+		attr   string
+		prefix string
+	}{
+		{"ToEvent invalid envelope", func() error {
+			_, err := cesdk.ToEvent(&envelope.Envelope{Source: "s", Type: "t"})
+			return err
+		}, `"id"`, "choreo/envelope: "},
+		{"ToEvent sdk rejects relative dataschema", func() error {
+			_, err := cesdk.ToEvent(&envelope.Envelope{ID: "1", Source: "s", Type: "t", DataSchema: "relative/path"})
+			return err
+		}, `"dataschema"`, "choreo/cesdk: "},
+		{"FromEvent no context", func() error {
+			_, err := cesdk.FromEvent(event.Event{})
+			return err
+		}, `"specversion"`, "choreo/cesdk: "},
+		{"FromEvent v0.3", func() error {
+			ev := event.New(event.CloudEventsVersionV03)
+			ev.SetID("1")
+			ev.SetSource("/s")
+			ev.SetType("t")
+			_, err := cesdk.FromEvent(ev)
+			return err
+		}, `"specversion"`, "choreo/cesdk: "},
+		{"FromEvent invalid event", func() error {
+			_, err := cesdk.FromEvent(event10("", "t"))
+			return err
+		}, `"id"`, "choreo/cesdk: "},
+		{"FromEvent control character", func() error {
+			_, err := cesdk.FromEvent(event10("1", "t\x01"))
+			return err
+		}, `"type"`, "choreo/envelope: "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := tc.call()
+			require.Error(t, err)
+			assert.ErrorIs(t, err, envelope.ErrMalformed)
+			assert.Contains(t, err.Error(), tc.attr)
+			assert.True(t, strings.HasPrefix(err.Error(), tc.prefix), "error %q should start with %q", err, tc.prefix)
+			assert.Equal(t, 1, strings.Count(err.Error(), "choreo/"), "error %q repeats a prefix", err)
+		})
+	}
 }
 
 // The sdk-go JSON of a converted event uses data_base64 only where embedding
 // would change the payload.
-func TestToCloudEventDataEncoding(t *testing.T) {
+func TestToEventDataEncoding(t *testing.T) {
 	t.Parallel()
 	in := typical()
-	ev, err := in.ToCloudEvent()
+	ev, err := cesdk.ToEvent(in)
 	require.NoError(t, err)
 	body, err := json.Marshal(ev)
 	require.NoError(t, err)
