@@ -22,8 +22,8 @@ import (
 
 type payload struct{}
 
-// Each assignment fails to compile if a name or signature of the DESIGN.md
-// contract changes.
+// Each assignment fails to compile if a name or signature of the public API
+// listed in docs/architecture.md changes.
 var (
 	_ error                                                         = topic.ErrInvalidName
 	_ error                                                         = topic.ErrTense
@@ -72,6 +72,12 @@ var (
 	_ func(bus.Hooks) bus.Option                                                                                                             = bus.WithHooks
 	_ func(*bus.Bus, context.Context, bus.DeadLetter) error                                                                                  = (*bus.Bus).Redeliver
 	_ error                                                                                                                                  = bus.ErrClosed
+
+	_ func(context.Context, *bus.Bus, topic.Command[payload], payload, ...bus.PublishOption) (*bus.Future, error) = bus.SendAsync[payload]
+	_ func(context.Context, *bus.Bus, topic.Event[payload], payload, ...bus.PublishOption) (*bus.Future, error)   = bus.PublishAsync[payload]
+	_ func(string) bus.PublishOption                                                                              = bus.WithCorrelationID
+	_ func(*bus.Bus, context.Context, bus.DeadLetterFilter) (int, error)                                          = (*bus.Bus).PurgeDeadLetters
+	_ func(*bus.Bus, context.Context, bus.DeadLetter) error                                                       = (*bus.Bus).DeleteDeadLetter
 
 	_ func(idempotency.Store, ...idempotency.Option) bus.Middleware                                             = idempotency.Middleware
 	_ func(...idempotency.MemoryOption) *idempotency.MemoryStore                                                = idempotency.NewMemoryStore

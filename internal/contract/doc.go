@@ -1,4 +1,5 @@
-// Package contract holds no code: its test pins the public API that
-// DESIGN.md promises, so that a change of a contract name or signature
-// fails to compile here before it reaches users.
+// Package contract holds no code: its test pins the public API of choreo's
+// packages as documented in docs/architecture.md (section "Public API"),
+// so that a change of one of those names or signatures fails to compile
+// here before it reaches users.
 package contract
