@@ -226,3 +226,23 @@ func TestWithExtension(t *testing.T) {
 		t.Fatal("handler did not run")
 	}
 }
+
+// Two services that both publish with WithID("order-42") keep both their
+// messages: the broker's dedupe keys on source and id, as CloudEvents
+// identifies an event; the same service's retry is still dropped.
+func TestSameIDFromTwoSourcesIsTwoMessages(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	srv := bustest.NewServer(t)
+	shop := bustest.Connect(t, srv, bus.WithSource("shop"))
+	billing := bustest.Connect(t, srv, bus.WithSource("billing"))
+	r1, err := bus.Publish(ctx, shop, signedUpEvt, signedUp{N: 1}, bus.WithID("order-42"))
+	require.NoError(t, err)
+	r2, err := bus.Publish(ctx, billing, signedUpEvt, signedUp{N: 2}, bus.WithID("order-42"))
+	require.NoError(t, err)
+	require.False(t, r2.Duplicate, "another service's message with the same id was dropped")
+	require.NotEqual(t, r1.Sequence, r2.Sequence)
+	again, err := bus.Publish(ctx, shop, signedUpEvt, signedUp{N: 1}, bus.WithID("order-42"))
+	require.NoError(t, err)
+	require.True(t, again.Duplicate, "the same service's retry must be dropped")
+}

@@ -18,13 +18,15 @@
 //	ce-datacontenttype: application/json
 //	ce-correlationid: 0190f8f0-7c4d-7000-8000-000000000001
 //	ce-traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
-//	Nats-Msg-Id: 0190f8f0-7c4e-7b8a-9d2e-4f1a2b3c4d5e
+//	Nats-Msg-Id: accounts 0190f8f0-7c4e-7b8a-9d2e-4f1a2b3c4d5e
 //
 //	{"user_id":"u-1842", ...}
 //
-// Nats-Msg-Id repeats the ID so that JetStream drops a publish it has seen
-// within the stream's duplicate window: a retried publish never makes a
-// second message. IDs come from [NewID]: UUIDv7, time-ordered.
+// Nats-Msg-Id is the source and the ID (see [MsgID]) so that JetStream
+// drops a publish of the same event it has seen within the stream's
+// duplicate window: a retried publish never makes a second message, and
+// another producer's event with the same ID is never dropped. IDs come
+// from [NewID]: UUIDv7, time-ordered.
 //
 // Times are written in UTC with time.RFC3339Nano (sub-second digits as the
 // value has them, trailing zeros dropped) and read back in UTC.

@@ -95,7 +95,7 @@ func TestWriteHeaders(t *testing.T) {
 	want := nats.Header{
 		"ce-specversion":     {"1.0"},
 		"ce-id":              {in.ID},
-		"Nats-Msg-Id":        {in.ID},
+		"Nats-Msg-Id":        {"signup-service " + in.ID},
 		"ce-source":          {"signup-service"},
 		"ce-type":            {"v1.user.signedup"},
 		"ce-subject":         {"u-1842"},
@@ -132,7 +132,7 @@ func TestWriteReplacesPreviousEvent(t *testing.T) {
 		"X-Keep":         {"mine"},
 		"ce-specversion": {"1.0"},
 		"ce-id":          {"new"},
-		"Nats-Msg-Id":    {"new"},
+		"Nats-Msg-Id":    {"s new"},
 		"ce-source":      {"s"},
 		"ce-type":        {"t"},
 	}, m.Header)

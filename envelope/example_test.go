@@ -39,7 +39,7 @@ func ExampleWrite() {
 	}
 	fmt.Printf("payload: %s\n", m.Data)
 	// Output:
-	// Nats-Msg-Id: 0190f8f0-7c4e-7b8a-9d2e-4f1a2b3c4d5e
+	// Nats-Msg-Id: signup-service 0190f8f0-7c4e-7b8a-9d2e-4f1a2b3c4d5e
 	// ce-correlationid: 0190f8f0-7c4d-7000-8000-000000000001
 	// ce-datacontenttype: application/json
 	// ce-id: 0190f8f0-7c4e-7b8a-9d2e-4f1a2b3c4d5e

@@ -58,7 +58,17 @@ func TestWireRoundTripThroughJetStream(t *testing.T) {
 		require.NoError(t, envelope.Write(again, e))
 		ack, err = js.PublishMsg(ctx, again)
 		require.NoError(t, err)
-		assert.True(t, ack.Duplicate, "Nats-Msg-Id = ce-id makes the second publish a duplicate")
+		assert.True(t, ack.Duplicate, "Nats-Msg-Id = source and id makes the second publish a duplicate")
+
+		// Another producer's event with the same id is another event.
+		other := *e
+		other.Source = "another " + e.Source
+		fromOther := &nats.Msg{Subject: "evt.v1.user.signedup"}
+		require.NoError(t, envelope.Write(fromOther, &other))
+		ack, err = js.PublishMsg(ctx, fromOther)
+		require.NoError(t, err)
+		assert.False(t, ack.Duplicate, "the same id from another source was dropped")
+		_ = stream.DeleteMsg(ctx, ack.Sequence) // keep the rest of the test's stream as it was
 	}
 
 	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})

@@ -39,8 +39,10 @@ var errNilEnvelope = malformed(attrID, "the Envelope is nil; nothing to write")
 // datacontenttype, dataschema, subject, correlationid, causationid and every
 // other extension when set), values percent-encoded where the binding says
 // so, time in RFC 3339 UTC with its sub-second precision, and e.Data as the
-// payload (shared, not copied). It also sets Nats-Msg-Id to e.ID so that
-// JetStream drops duplicate publishes within the stream's duplicate window.
+// payload (shared, not copied). It also sets Nats-Msg-Id to the encoded
+// source and id joined by a space (see MsgID), so that JetStream drops
+// duplicate publishes of one event within the stream's duplicate window,
+// and never drops another producer's event that has the same id.
 //
 // Write creates m.Header when it is nil (sized for the event: the cheapest
 // way). Existing headers keep their values except that every attribute
@@ -86,7 +88,7 @@ func Write(m *nats.Msg, e *Envelope) error {
 	s := headerSetter{h: m.Header, vals: make([]string, w.count+len(extensions))}
 	s.set(hdrSpecVersion, specVersion10)
 	s.set(hdrID, w.id)
-	s.set(nats.MsgIdHdr, w.id)
+	s.set(nats.MsgIdHdr, w.source+" "+w.id)
 	s.set(hdrSource, w.source)
 	s.set(hdrType, w.typ)
 	s.setOptional(hdrSubject, w.subject)
@@ -253,4 +255,17 @@ func hasPrefixFold(s, prefix string) bool {
 		}
 	}
 	return true
+}
+
+// MsgID returns the Nats-Msg-Id that Write sets for an event of source and
+// id: the two header values as encoded on the wire, joined by a space.
+// CloudEvents identifies an event by source and id together, so two
+// producers that both use id "1" are never taken for duplicates of each
+// other. An encoded value holds no space, so the joined form is
+// unambiguous. Invalid source or id values are encoded as Write would
+// refuse them; check them with Validate first.
+func MsgID(source, id string) string {
+	s, _ := encodeHeaderValue(source)
+	i, _ := encodeHeaderValue(id)
+	return s + " " + i
 }
