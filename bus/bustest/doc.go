@@ -8,6 +8,15 @@
 //		...
 //	}
 //
+// Collect records the events a service publishes and Wait waits for them;
+// WaitDeadLetters waits for what a service refused. Every wait is bounded by
+// Timeout and fails the test from the calling line:
+//
+//	signedUp := bustest.Collect(t, b, topics.UserSignedupV1Event)
+//	// ... send the command the service under test handles ...
+//	got := signedUp.Wait(1)
+//	signedUp.NoMore(1, time.Second)
+//
 // For several services (several buses) on one server, start the server with
 // NewServer and connect each bus with Connect.
 package bustest
