@@ -44,10 +44,13 @@ func (f DeadLetterFilter) validate(ns string) (subject string, name topic.Name, 
 	if f.Limit < 0 {
 		return "", topic.Name{}, fmt.Errorf("%w: dead-letter filter limit %d is negative; use 0 for no limit", ErrInvalidOption, f.Limit)
 	}
-	for what, v := range map[string]string{"group": f.Group, "consumer": f.Consumer} {
-		if v != "" && sanitizeToken(v) != v {
-			return "", topic.Name{}, fmt.Errorf("%w: dead-letter filter %s %q: use letters, digits, '-' and '_' only", ErrInvalidOption, what, v)
+	if f.Group != "" {
+		if err := topic.ValidateGroup(f.Group); err != nil {
+			return "", topic.Name{}, fmt.Errorf("%w: dead-letter filter: %w", ErrInvalidOption, err)
 		}
+	}
+	if f.Consumer != "" && !validConsumerName(f.Consumer) {
+		return "", topic.Name{}, fmt.Errorf("%w: dead-letter filter consumer %q: a consumer name is letters, digits, '-' and '_', e.g. email__v1_user_signedup", ErrInvalidOption, truncate(f.Consumer, 64))
 	}
 	consumer := f.Consumer
 	if f.Topic != "" {

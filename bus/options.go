@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/choreo-bus/choreo/topic"
 	"github.com/nats-io/nats.go"
 )
 
@@ -47,11 +48,7 @@ func defaultConfig() config {
 // defaultSource names the service after its executable, so that a program
 // that forgets WithSource still gets stable consumer names.
 func defaultSource() string {
-	name := sanitizeToken(strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe"))
-	if name == "" {
-		return "choreo"
-	}
-	return name
+	return topic.GroupName(strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe"))
 }
 
 // WithSource names the service: it becomes the CloudEvents source of every
@@ -128,8 +125,8 @@ func WithDeadLetterMaxBytes(n int64) Option {
 func WithAsyncMaxPending(n int) Option { return func(c *config) { c.asyncMaxPending = n } }
 
 func (c *config) validate() error {
-	if c.source == "" || sanitizeToken(c.source) != c.source {
-		return fmt.Errorf("%w: source %q: use letters, digits, '-' and '_' only, e.g. WithSource(\"accounts\")", ErrInvalidOption, c.source)
+	if err := topic.ValidateGroup(c.source); err != nil {
+		return fmt.Errorf("%w: source: %w", ErrInvalidOption, err)
 	}
 	if err := validateNamespace(c.namespace); err != nil {
 		return err
@@ -160,17 +157,17 @@ func (c *config) validate() error {
 	return nil
 }
 
-// sanitizeToken keeps what NATS allows in consumer and stream names and
-// subject tokens alike: ASCII letters, digits, '-' and '_'.
-func sanitizeToken(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('-')
+// validConsumerName reports whether s can be a consumer name that choreo
+// made: ConsumerName's output, letters, digits, '-' and '_'.
+func validConsumerName(s string) bool {
+	if s == "" || len(s) > 2*topic.MaxGroupLen+topic.MaxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+			return false
 		}
 	}
-	return b.String()
+	return true
 }

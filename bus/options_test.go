@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,8 @@ func TestInvalidBusOptions(t *testing.T) {
 		opt  bus.Option
 		want string
 	}{
+		{"source of 300 bytes", bus.WithSource(strings.Repeat("s", 300)), "the limit is 64"},
+		{"source with a double underscore", bus.WithSource("a__b"), "no \"__\""},
 		{"source with dot", bus.WithSource("my.service"), "source"},
 		{"empty source", bus.WithSource(""), "source"},
 		{"namespace upper case", bus.WithNamespace("Prod"), "namespace"},

@@ -87,7 +87,7 @@ func (b *Bus) checkRedeliveryTarget(ctx context.Context, dl DeadLetter) error {
 	if want := topic.Stream(ns, kind, name.Entity); dl.Stream != want {
 		return refuse("the subject belongs to stream %s", want)
 	}
-	if dl.Consumer == "" || sanitizeToken(dl.Consumer) != dl.Consumer {
+	if !validConsumerName(dl.Consumer) {
 		return refuse("the consumer is not a valid consumer name")
 	}
 	c, err := b.js.Consumer(ctx, dl.Stream, dl.Consumer)

@@ -83,8 +83,8 @@ func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group s
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if group == "" || sanitizeToken(group) != group {
-		return nil, fmt.Errorf("%w: group %q: use letters, digits, '-' and '_' only, e.g. \"email\"", ErrInvalidOption, group)
+	if err := topic.ValidateGroup(group); err != nil {
+		return nil, fmt.Errorf("%w: group: %w", ErrInvalidOption, err)
 	}
 	if k == topic.KindCommand && cfg.deliverNew {
 		return nil, fmt.Errorf("%w: WithDeliverNew applies to event groups; a command is always delivered", ErrInvalidOption)

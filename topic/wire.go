@@ -284,3 +284,60 @@ func nsPrefix(ns string) string {
 	}
 	return ns + "."
 }
+
+// MaxGroupLen is the longest subscriber group (or service source) name, in
+// bytes: with MaxNameLen it keeps every consumer name within JetStream's
+// limits.
+const MaxGroupLen = 64
+
+// ErrInvalidGroup is matched (errors.Is) by ValidateGroup's errors.
+var ErrInvalidGroup = errors.New("invalid group or service name")
+
+// ValidateGroup checks a subscriber group or service name, which becomes
+// the first part of consumer names: 1 to MaxGroupLen ASCII letters, digits,
+// '-' and '_', without "__" (the separator of ConsumerName, which must
+// split back unambiguously). Safe for concurrent use.
+func ValidateGroup(g string) error {
+	const rule = "use 1 to 64 ASCII letters, digits, '-' and '_' (no \"__\"), e.g. \"email\""
+	switch {
+	case g == "":
+		return fmt.Errorf("%w: the name is empty; %s", ErrInvalidGroup, rule)
+	case len(g) > MaxGroupLen:
+		return fmt.Errorf("%w %s: it is %d bytes long, the limit is %d; %s", ErrInvalidGroup, quote(g[:16]+"..."), len(g), MaxGroupLen, rule)
+	case GroupName(g) != g:
+		return fmt.Errorf("%w %s: %s", ErrInvalidGroup, quote(g), rule)
+	}
+	return nil
+}
+
+// GroupName turns any text (an executable's name, a test's name) into a
+// valid group name: other characters become '-', "__" runs become one '_',
+// and a name longer than MaxGroupLen is cut and given a hash of the whole,
+// so different long inputs stay different. An empty result is "choreo".
+func GroupName(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-':
+		case c == '_':
+			if len(b) > 0 && b[len(b)-1] == '_' {
+				continue
+			}
+		default:
+			c = '-'
+		}
+		b = append(b, c)
+	}
+	if len(b) == 0 {
+		return "choreo"
+	}
+	if len(b) > MaxGroupLen {
+		h := uint32(2166136261) // FNV-1a of the whole input
+		for i := 0; i < len(s); i++ {
+			h = (h ^ uint32(s[i])) * 16777619
+		}
+		b = strconv.AppendUint(append(b[:MaxGroupLen-9], '-'), uint64(h), 16)
+	}
+	return string(b)
+}

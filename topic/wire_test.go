@@ -220,3 +220,28 @@ func TestDeadLetterNames(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateGroupAndGroupName(t *testing.T) {
+	for _, g := range []string{"email", "a", "billing-eu", "x_y", strings.Repeat("g", MaxGroupLen)} {
+		if err := ValidateGroup(g); err != nil {
+			t.Errorf("ValidateGroup(%q) = %v", g, err)
+		}
+	}
+	for _, g := range []string{"", "a.b", "a__b", "é", "a b", strings.Repeat("g", MaxGroupLen+1), strings.Repeat("s", 5000)} {
+		err := ValidateGroup(g)
+		if !errors.Is(err, ErrInvalidGroup) {
+			t.Errorf("ValidateGroup(%q) = %v, want ErrInvalidGroup", g, err)
+		} else if len(err.Error()) > 200 {
+			t.Errorf("ValidateGroup error is %d bytes long: it quotes the input whole", len(err.Error()))
+		}
+	}
+	for in, want := range map[string]string{"": "choreo", "my.service": "my-service", "a__b___c": "a_b_c", "TestX/sub_test": "TestX-sub_test"} {
+		if got := GroupName(in); got != want {
+			t.Errorf("GroupName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	long1, long2 := GroupName(strings.Repeat("x", 300)+"1"), GroupName(strings.Repeat("x", 300)+"2")
+	if long1 == long2 || ValidateGroup(long1) != nil || ValidateGroup(long2) != nil {
+		t.Errorf("long names %q and %q must be valid and differ", long1, long2)
+	}
+}

@@ -2,18 +2,17 @@ package bustest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/embedded"
+	"github.com/choreo-bus/choreo/topic"
 )
 
 // New starts a fresh JetStream server and returns a bus connected to it.
@@ -102,27 +101,4 @@ func (w *tbWriter) Write(p []byte) (int, error) {
 }
 
 // sourceFor turns a test name into a valid bus source.
-func sourceFor(tb testing.TB) string {
-	var b strings.Builder
-	for _, r := range tb.Name() {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	s := b.String()
-	if len(s) > 64 {
-		s = fmt.Sprintf("%s_%x", s[:48], fnv(s))
-	}
-	return s
-}
-
-func fnv(s string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint32(s[i])) * 16777619
-	}
-	return h
-}
+func sourceFor(tb testing.TB) string { return topic.GroupName(tb.Name()) }
