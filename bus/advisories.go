@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,32 +25,39 @@ type maxDeliveriesAdvisory struct {
 	Stream     string `json:"stream"`
 	Consumer   string `json:"consumer"`
 	StreamSeq  uint64 `json:"stream_seq"`
-	Deliveries int    `json:"deliveries"`
+	Deliveries int    `json:"deliveries"` // not trusted: the consumer's MaxDeliver is used
 }
 
 // deadLetterState owns the advisory converter of one bus.
 type deadLetterState struct {
 	mu      sync.Mutex
 	cc      jetstream.ConsumeContext
+	watched map[string]bool // topic streams whose advisories are captured
 	stopped bool
 }
 
-// start begins converting advisories, once per bus, within ctx (the set-up
-// of the subscription that asks for it). A failure is logged, not
-// returned: the explicit dead-letter path works without the converter, and
-// the next subscription tries again.
-func (s *deadLetterState) start(ctx context.Context, b *Bus) {
+// watch makes sure the advisories of a topic stream's consumers are
+// captured and converted, within ctx (the set-up of the subscription that
+// asks for it). A failure is logged, not returned: the explicit dead-letter
+// path works without the converter, and the next subscription tries again.
+func (s *deadLetterState) watch(ctx context.Context, b *Bus, stream string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cc != nil || s.stopped {
+	if s.stopped || s.watched[stream] && s.cc != nil {
 		return
 	}
-	cc, err := b.startAdvisoryConverter(ctx)
+	err := b.captureAdvisories(ctx, stream)
+	if err == nil && s.cc == nil {
+		s.cc, err = b.consumeAdvisories(ctx)
+	}
 	if err != nil {
-		b.cfg.logger.Warn("choreo: not capturing max-deliveries advisories yet; the next subscription tries again. Until then a message whose handler crashed on its last attempt does not show in DeadLetters", "error", err)
+		b.cfg.logger.Warn("choreo: not capturing max-deliveries advisories yet; the next subscription tries again. Until then a message whose handler crashed on its last attempt does not show in DeadLetters", "stream", stream, "error", err)
 		return
 	}
-	s.cc = cc
+	if s.watched == nil {
+		s.watched = make(map[string]bool)
+	}
+	s.watched[stream] = true
 }
 
 // stop ends the converter, waiting for it at most until ctx is done.
@@ -68,25 +77,49 @@ func (s *deadLetterState) stop(ctx context.Context) {
 	}
 }
 
-func (b *Bus) startAdvisoryConverter(ctx context.Context) (jetstream.ConsumeContext, error) {
-	err := b.streams.ensureWith(ctx, topic.AdvisoryStream, func() jetstream.StreamConfig {
-		return jetstream.StreamConfig{
-			Name:        topic.AdvisoryStream,
-			Description: "choreo: JetStream max-deliveries advisories, turned into dead letters",
-			Subjects:    []string{topic.AdvisorySubjects},
-			Retention:   jetstream.LimitsPolicy,
-			Storage:     jetstream.FileStorage,
-			Replicas:    b.cfg.replicas,
-			MaxAge:      7 * 24 * time.Hour,
-			Duplicates:  b.cfg.duplicateWindow,
+// captureAdvisories adds the advisory subject of a topic stream to the
+// namespace's advisory stream, creating it if needed. Buses of other
+// services may add their streams' subjects at the same moment and a stream
+// update replaces the whole list, so it reads back and retries until its
+// subject is there.
+func (b *Bus) captureAdvisories(ctx context.Context, stream string) error {
+	name, subject := topic.AdvisoryStream(b.cfg.namespace), topic.AdvisorySubject(stream)
+	for range 10 {
+		s, err := b.js.Stream(ctx, name)
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			_, err = b.js.CreateStream(ctx, jetstream.StreamConfig{
+				Name:        name,
+				Description: "choreo: max-deliveries advisories of this namespace's consumers, turned into dead letters",
+				Subjects:    []string{subject},
+				Retention:   jetstream.LimitsPolicy,
+				Storage:     jetstream.FileStorage,
+				Replicas:    b.cfg.replicas,
+				MaxAge:      7 * 24 * time.Hour,
+			})
+			if err == nil || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+				continue // read it back
+			}
+			return fmt.Errorf("choreo/bus: creating the advisory stream %s: %w", name, err)
+		case err != nil:
+			return fmt.Errorf("choreo/bus: reading the advisory stream %s: %w", name, err)
 		}
-	})
-	if err != nil {
-		return nil, err
+		cfg := s.CachedInfo().Config
+		if slices.Contains(cfg.Subjects, subject) {
+			return nil
+		}
+		cfg.Subjects = append(cfg.Subjects, subject)
+		if _, err := b.js.UpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("choreo/bus: adding %s to the advisory stream %s: %w", subject, name, err)
+		}
 	}
-	name := topic.AdvisoryConsumer(b.cfg.namespace)
-	cons, err := ensureConsumer(ctx, b, topic.AdvisoryStream, jetstream.ConsumerConfig{
-		Durable:       name,
+	return fmt.Errorf("choreo/bus: adding %s to the advisory stream %s: other buses kept replacing its subjects", subject, name)
+}
+
+// consumeAdvisories starts converting the namespace's captured advisories.
+func (b *Bus) consumeAdvisories(ctx context.Context) (jetstream.ConsumeContext, error) {
+	cons, err := ensureConsumer(ctx, b, topic.AdvisoryStream(b.cfg.namespace), jetstream.ConsumerConfig{
+		Durable:       topic.AdvisoryConsumer,
 		Description:   "choreo: turns max-deliveries advisories into dead letters",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       30 * time.Second,
@@ -101,48 +134,81 @@ func (b *Bus) startAdvisoryConverter(ctx context.Context) (jetstream.ConsumeCont
 	return cons.Consume(func(m jetstream.Msg) { b.convertAdvisory(m) }, jetstream.PullMaxMessages(16))
 }
 
-// convertAdvisory parks the message an advisory is about. Advisories of
-// other namespaces are acknowledged and left to their own buses.
+// convertAdvisory parks the message an advisory is about, once it has
+// verified the advisory against the server: anyone allowed to publish on
+// the advisory subjects can forge one, so nothing it says is taken on
+// trust. The consumer must exist and read the message's subject, the
+// message must still be in its stream, and the consumer must have
+// delivered it and no longer hold it pending: the server drops a message it
+// gave up on from the consumer's pending set, while a message a handler is
+// working on (or that waits for a redelivery) stays in it. Pending state
+// is only visible as the ack floor and a count, so the message counts as
+// settled when it is at or below the floor or nothing is pending at all.
+// An advisory that cannot be verified yet is looked at again after the
+// consumer's ack wait.
 func (b *Bus) convertAdvisory(m jetstream.Msg) {
 	var a maxDeliveriesAdvisory
-	if err := json.Unmarshal(m.Data(), &a); err != nil || a.Stream == "" {
+	if err := json.Unmarshal(m.Data(), &a); err != nil || a.Stream == "" || !validConsumerName(a.Consumer) || a.StreamSeq == 0 {
 		_ = m.Term()
 		return
 	}
-	if _, _, ours := topic.ParseStream(b.cfg.namespace, a.Stream); !ours {
-		_ = m.Ack()
+	kind, _, ours := topic.ParseStream(b.cfg.namespace, a.Stream)
+	if !ours {
+		_ = m.Term() // not a stream of this namespace: captured by mistake or forged
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	stream, err := b.js.Stream(ctx, a.Stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		_ = m.Ack() // the stream is gone, and the message with it
+	log := b.cfg.logger.With("stream", a.Stream, "consumer", a.Consumer, "sequence", a.StreamSeq)
+	cons, err := b.js.Consumer(ctx, a.Stream, a.Consumer)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		_ = m.Ack() // the group (or its stream) is gone: nothing to park for it
 		return
 	}
+	if err != nil {
+		_ = m.NakWithDelay(5 * time.Second)
+		return
+	}
+	info := cons.CachedInfo()
+	delivered := a.StreamSeq <= info.Delivered.Stream
+	settled := a.StreamSeq <= info.AckFloor.Stream || info.NumAckPending == 0
+	if !delivered || !settled {
+		// Not delivered yet, or possibly still pending here: being
+		// handled or waiting for a redelivery. A true advisory's message
+		// has left the pending set, so the check passes as soon as the
+		// messages before it settle or the consumer is idle.
+		log.Debug("choreo: max-deliveries advisory not verified yet: the message may still be pending")
+		_ = m.NakWithDelay(max(info.Config.AckWait, time.Second))
+		return
+	}
+	stream, err := b.js.Stream(ctx, a.Stream)
 	if err != nil {
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
 	orig, err := stream.GetMsg(ctx, a.StreamSeq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		_ = m.Ack() // handled after all, or expired: nothing left to park
+		_ = m.Ack() // handled after all (a command is removed when acked), or expired
 		return
 	}
 	if err != nil {
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
-	d := &Delivery{WireSubject: orig.Subject, Stream: a.Stream, Consumer: a.Consumer, StreamSequence: a.StreamSeq, Attempt: a.Deliveries}
+	if orig.Subject != info.Config.FilterSubject {
+		_ = m.Term() // the consumer never read this message
+		return
+	}
+	d := &Delivery{WireSubject: orig.Subject, Stream: a.Stream, Consumer: a.Consumer, StreamSequence: a.StreamSeq, Attempt: info.Config.MaxDeliver}
 	reason := "max deliveries reached without an outcome: the handler crashed or exceeded its ack wait on every attempt"
 	if err := b.park(ctx, orig.Header, orig.Data, d, reason); err != nil {
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
-	if k, _, _ := topic.ParseStream(b.cfg.namespace, a.Stream); k == topic.KindCommand {
+	if kind == topic.KindCommand {
 		// A work-queue stream keeps an unacknowledged command forever.
 		_ = stream.DeleteMsg(ctx, a.StreamSeq)
 	}
-	b.cfg.logger.Error("choreo: dead-lettered after max deliveries without an outcome", "stream", a.Stream, "consumer", a.Consumer, "sequence", a.StreamSeq)
+	log.Error("choreo: dead-lettered after max deliveries without an outcome")
 	_ = m.Ack()
 }

@@ -3,6 +3,8 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/bus/bustest"
+	"github.com/choreo-bus/choreo/topic"
 )
 
 func TestDeletedConsumerIsRecreatedAndConsumptionResumes(t *testing.T) {
@@ -230,4 +233,76 @@ func TestNamespacesIsolateEnvironments(t *testing.T) {
 	eventually(t, 5*time.Second, func() bool { return prodSeen.Load() == 1 }, "prod event not handled")
 	time.Sleep(200 * time.Millisecond)
 	require.Zero(t, stagingSeen.Load(), "staging saw a prod event")
+}
+
+// A forged MAX_DELIVERIES advisory about a command whose handler is still
+// running neither removes the command nor dead-letters it: the converter
+// verifies against the server before acting.
+func TestForgedMaxDeliveriesAdvisoryIsNotTrusted(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t, bus.WithSource("accounts"))
+	ctx := ctxT(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	handled := make(chan string, 2)
+	_, err := bus.HandleCommand(ctx, b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
+		close(started)
+		<-release
+		handled <- m.Envelope.ID
+		return nil
+	}, bus.WithAckWait(time.Second), bus.WithHandlerTimeout(time.Minute))
+	require.NoError(t, err)
+	r, err := bus.Send(ctx, b, signupCmd, signup{Email: "live@example.com"})
+	require.NoError(t, err)
+	<-started
+
+	forged := fmt.Sprintf(`{"stream":"CMD_user","consumer":"accounts__v1_user_signup","stream_seq":%d,"deliveries":1}`, r.Sequence)
+	js := b.JetStream()
+	_, err = js.Publish(ctx, strings.TrimSuffix(topic.AdvisorySubject("CMD_user"), "*")+"accounts__v1_user_signup", []byte(forged))
+	require.NoError(t, err, "the advisory stream captures the subject, as it would the server's")
+	advisories, err := js.Consumer(ctx, topic.AdvisoryStream(""), topic.AdvisoryConsumer)
+	require.NoError(t, err)
+	eventually(t, 10*time.Second, func() bool {
+		info, err := advisories.Info(ctx)
+		return err == nil && info.Delivered.Stream >= 1 // the converter has looked at it
+	}, "the converter never read the forged advisory")
+
+	cmds, err := js.Stream(ctx, "CMD_user")
+	require.NoError(t, err)
+	info, err := cmds.Info(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), info.State.Msgs, "the live command was pulled out of its work queue")
+	require.Empty(t, bustest.DeadLetters(t, b, bus.DeadLetterFilter{}), "a forged advisory made a dead letter")
+
+	close(release)
+	require.Equal(t, r.ID, <-handled)
+	// Once the command is handled the advisory is dropped for good.
+	eventually(t, 15*time.Second, func() bool {
+		info, err := advisories.Info(ctx)
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+	}, "the forged advisory was never settled")
+	require.Empty(t, bustest.DeadLetters(t, b, bus.DeadLetterFilter{}))
+	select {
+	case id := <-handled:
+		t.Fatalf("command %s handled twice", id)
+	default:
+	}
+}
+
+// Each namespace captures its own advisories: one namespace's buses never
+// read (or act on) another's.
+func TestAdvisoryCaptureIsPerNamespace(t *testing.T) {
+	t.Parallel()
+	srv := bustest.NewServer(t)
+	ctx := ctxT(t)
+	for _, ns := range []string{"prod", "staging"} {
+		b := bustest.Connect(t, srv, bus.WithNamespace(ns))
+		_, err := bus.Subscribe(ctx, b, signedUpEvt, "g", func(context.Context, *bus.Message[signedUp]) error { return nil })
+		require.NoError(t, err)
+	}
+	b := bustest.Connect(t, srv)
+	for _, ns := range []string{"prod", "staging"} {
+		s, err := b.JetStream().Stream(ctx, topic.AdvisoryStream(ns))
+		require.NoError(t, err)
+		require.Equal(t, []string{topic.AdvisorySubject(ns + "_EVT_user")}, s.CachedInfo().Config.Subjects)
+	}
 }

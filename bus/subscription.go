@@ -119,7 +119,7 @@ func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group s
 		s.Stop() // Close began while this subscription was being made
 		return nil, err
 	}
-	b.deadLetters.start(ctx, b)
+	b.deadLetters.watch(ctx, b, s.stream)
 	return s, nil
 }
 

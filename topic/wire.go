@@ -232,21 +232,30 @@ func RedeliveryMsgID(deadLetterStream string, seq uint64) string {
 }
 
 // The advisory capture: the server announces a message it stopped
-// delivering after max deliveries on AdvisorySubjects; the bus keeps those
-// advisories in AdvisoryStream and turns each into a dead letter.
-const (
-	AdvisoryStream   = "CHOREO_MAX_DELIVERIES"
-	AdvisorySubjects = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>"
-)
+// delivering after max deliveries on AdvisorySubject(stream); the buses of
+// a namespace keep the advisories of their own topic streams in
+// AdvisoryStream(ns) and turn each into a dead letter. Subject wildcards
+// match whole tokens only, so a namespace's capture lists the advisory
+// subject of each of its streams rather than one pattern.
+
+// AdvisoryStream is the stream capturing namespace ns's max-deliveries
+// advisories: "CHOREO_MAX_DELIVERIES" or "prod_eu_CHOREO_MAX_DELIVERIES".
+func AdvisoryStream(ns string) string {
+	if ns == "" {
+		return "CHOREO_MAX_DELIVERIES"
+	}
+	return strings.ReplaceAll(ns, ".", "_") + "_CHOREO_MAX_DELIVERIES"
+}
+
+// AdvisorySubject is the subject of the server's max-deliveries advisories
+// for every consumer of one stream.
+func AdvisorySubject(stream string) string {
+	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + ".*"
+}
 
 // AdvisoryConsumer is the durable consumer through which a namespace's
-// buses read AdvisoryStream.
-func AdvisoryConsumer(ns string) string {
-	if ns == "" {
-		return "deadletters"
-	}
-	return strings.ReplaceAll(ns, ".", "_") + "_deadletters"
-}
+// buses read their AdvisoryStream.
+const AdvisoryConsumer = "deadletters"
 
 // Headers choreo adds on the wire besides the CloudEvents ones (package
 // envelope) and Nats-Msg-Id.

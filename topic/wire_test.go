@@ -212,8 +212,9 @@ func TestDeadLetterNames(t *testing.T) {
 		{DeadLetterSubject("prod", "prod_EVT_user", "email__v1_user_signedup"), "prod.dlq.prod_EVT_user.email__v1_user_signedup"},
 		{DeadLetterMsgID("EVT_user", "email__v1_user_signedup", 7), "dlq:EVT_user:email__v1_user_signedup:7"},
 		{RedeliveryMsgID("DLQ", 9), "redeliver:DLQ:9"},
-		{AdvisoryConsumer(""), "deadletters"},
-		{AdvisoryConsumer("prod.eu"), "prod_eu_deadletters"},
+		{AdvisoryStream(""), "CHOREO_MAX_DELIVERIES"},
+		{AdvisoryStream("prod.eu"), "prod_eu_CHOREO_MAX_DELIVERIES"},
+		{AdvisorySubject("prod_CMD_user"), "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.prod_CMD_user.*"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
