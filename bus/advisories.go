@@ -201,11 +201,12 @@ func (b *Bus) convertAdvisory(m jetstream.Msg) {
 	}
 	d := &Delivery{WireSubject: orig.Subject, Stream: a.Stream, Consumer: a.Consumer, StreamSequence: a.StreamSeq, Attempt: info.Config.MaxDeliver}
 	reason := "max deliveries reached without an outcome: the handler crashed or exceeded its ack wait on every attempt"
-	if err := b.park(ctx, orig.Header, orig.Data, d, reason); err != nil {
+	keepOriginal, err := b.park(ctx, orig.Header, orig.Data, d, reason)
+	if err != nil {
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
-	if kind == topic.KindCommand {
+	if kind == topic.KindCommand && !keepOriginal {
 		// A work-queue stream keeps an unacknowledged command forever.
 		_ = stream.DeleteMsg(ctx, a.StreamSeq)
 	}

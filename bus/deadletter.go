@@ -37,7 +37,13 @@ type DeadLetter struct {
 	StreamSequence uint64
 	// Sequence is the dead letter's own position in the dead-letter stream.
 	Sequence uint64
-	// Header and Data are the original message as it arrived.
+	// Reduced is empty for a dead letter parked whole. A message too large
+	// to park whole (headers near the server's limit, a body near
+	// max_payload) is parked reduced, and Reduced says what was cut and
+	// where the original is.
+	Reduced string
+	// Header and Data are the original message as it arrived (as parked,
+	// when Reduced says it was cut).
 	Header nats.Header
 	Data   []byte
 
@@ -68,7 +74,13 @@ func (b *Bus) ensureDeadLetterStream(ctx context.Context) error {
 // park stores a copy of msg, with why it failed, in the dead-letter stream.
 // Its Nats-Msg-Id is derived from the original's position, so parking the
 // same delivery twice (a crash between park and term) stores it once.
-func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Delivery, reason string) error {
+//
+// A message too large to park whole (its headers near the server's 64 KiB
+// header limit, or its body near max_payload, once the dead-letter headers
+// are added) is parked reduced: see reduceDeadLetter. keepOriginal is true
+// when the body had to be cut, so the caller must leave the original where
+// it is rather than remove it.
+func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Delivery, reason string) (keepOriginal bool, err error) {
 	h := make(nats.Header, len(header)+8)
 	for k, v := range header {
 		if k != jetstream.MsgIDHeader && k != topic.HeaderRedeliverTo && !strings.HasPrefix(k, topic.HeaderDeadLetterPrefix) {
@@ -76,7 +88,7 @@ func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Deli
 		}
 	}
 	h.Set(jetstream.MsgIDHeader, topic.DeadLetterMsgID(d.Stream, d.Consumer, d.StreamSequence))
-	h.Set(topic.HeaderDeadLetterReason, oneLine(reason))
+	h.Set(topic.HeaderDeadLetterReason, truncate(oneLine(reason), maxReasonBytes))
 	h.Set(topic.HeaderDeadLetterConsumer, d.Consumer)
 	h.Set(topic.HeaderDeadLetterSubject, d.WireSubject)
 	h.Set(topic.HeaderDeadLetterStream, d.Stream)
@@ -84,14 +96,90 @@ func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Deli
 	h.Set(topic.HeaderDeadLetterDeliveries, strconv.Itoa(d.Attempt))
 	h.Set(topic.HeaderDeadLetterFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
 	out := &nats.Msg{Subject: topic.DeadLetterSubject(b.cfg.namespace, d.Stream, d.Consumer), Header: h, Data: data}
-	err := b.withDeadLetterStream(ctx, func() error {
-		_, err := b.js.PublishMsg(ctx, out)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("choreo/bus: publishing dead letter: %w", err)
+	publish := func() error {
+		return b.withDeadLetterStream(ctx, func() error {
+			_, err := b.js.PublishMsg(ctx, out)
+			return err
+		})
 	}
-	return nil
+	err = publish()
+	if tooLarge(err) {
+		keepOriginal = reduceDeadLetter(out, b.nc.MaxPayload(), d)
+		err = publish()
+	}
+	if err != nil {
+		return false, fmt.Errorf("choreo/bus: publishing dead letter: %w", err)
+	}
+	return keepOriginal, nil
+}
+
+// Bounds of a reduced dead letter's headers: what is kept of the original
+// headers in all, and of one value.
+const (
+	maxReasonBytes       = 4 << 10
+	reducedHeaderBudget  = 16 << 10
+	reducedValueMaxBytes = 1 << 10
+)
+
+// tooLarge reports whether a publish failed because the message is larger
+// than the server takes: the client's max_payload check, or the stream's
+// message or header size limit.
+func tooLarge(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, nats.ErrMaxPayload) ||
+		errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeMessageTooLarge || apiErr.ErrorCode == errCodeHeaderTooLarge)
+}
+
+// reduceDeadLetter shrinks a dead letter that was too large to park: it
+// keeps the choreo headers and the CloudEvents attributes (each value cut
+// to 1 KiB, 16 KiB in all), drops other headers, and cuts the body only if
+// it alone leaves no room. The Choreo-Dlq-Reduced header says what was cut
+// and where the original is. It reports whether the body was cut.
+func reduceDeadLetter(out *nats.Msg, maxPayload int64, d *Delivery) (bodyCut bool) {
+	h := nats.Header{}
+	var notes []string
+	kept, dropped := 0, 0
+	for k, vs := range out.Header {
+		if strings.HasPrefix(k, topic.HeaderDeadLetterPrefix) || k == jetstream.MsgIDHeader {
+			h[k] = vs
+			continue
+		}
+		if len(vs) == 0 || !hasPrefixFold(k, "ce-") || kept+len(k) > reducedHeaderBudget {
+			dropped++
+			continue
+		}
+		v := truncate(vs[0], reducedValueMaxBytes)
+		kept += len(k) + len(v)
+		h[k] = []string{v}
+	}
+	if dropped > 0 {
+		notes = append(notes, fmt.Sprintf("%d headers dropped and long values cut to %d bytes", dropped, reducedValueMaxBytes))
+	}
+	room := int(maxPayload) - headerSize(h) - 512 // the Reduced header itself
+	if len(out.Data) > room {
+		notes = append(notes, fmt.Sprintf("body cut from %d to %d bytes", len(out.Data), max(room, 0)))
+		out.Data = out.Data[:max(room, 0)]
+		bodyCut = true
+	}
+	notes = append(notes, fmt.Sprintf("the original is in stream %s at sequence %d", d.Stream, d.StreamSequence))
+	h.Set(topic.HeaderDeadLetterReduced, "too large to park whole: "+strings.Join(notes, "; "))
+	out.Header = h
+	return bodyCut
+}
+
+// headerSize is about what h takes on the wire.
+func headerSize(h nats.Header) int {
+	n := len("NATS/1.0\r\n\r\n")
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // withDeadLetterStream runs op with the dead-letter stream provisioned; if

@@ -192,6 +192,7 @@ func decodeDeadLetter(m jetstream.Msg, seq uint64, dlqStream string) DeadLetter 
 		Subject:   h.Get(topic.HeaderDeadLetterSubject),
 		Consumer:  h.Get(topic.HeaderDeadLetterConsumer),
 		Reason:    h.Get(topic.HeaderDeadLetterReason),
+		Reduced:   h.Get(topic.HeaderDeadLetterReduced),
 		Stream:    h.Get(topic.HeaderDeadLetterStream),
 		Sequence:  seq,
 		Header:    nats.Header{},

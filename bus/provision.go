@@ -304,4 +304,6 @@ func consumerError(want jetstream.ConsumerConfig, stream string, err error) erro
 const (
 	errCodeWQMultipleUnfiltered jetstream.ErrorCode = 10099
 	errCodeWQNotUnique          jetstream.ErrorCode = 10100
+	errCodeMessageTooLarge      jetstream.ErrorCode = 10054
+	errCodeHeaderTooLarge       jetstream.ErrorCode = 10097
 )

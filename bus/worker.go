@@ -229,7 +229,8 @@ func (s *Subscription) deadLetter(msg jetstream.Msg, d *Delivery, reason error) 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	text := reason.Error()
-	if err := s.b.park(ctx, msg.Headers(), msg.Data(), d, text); err != nil {
+	keepOriginal, err := s.b.park(ctx, msg.Headers(), msg.Data(), d, text)
+	if err != nil {
 		// Not parked, so not terminated: the server redelivers it later, or,
 		// past its max deliveries, announces it in the advisory that the
 		// converter turns into a dead letter.
@@ -238,6 +239,15 @@ func (s *Subscription) deadLetter(msg jetstream.Msg, d *Delivery, reason error) 
 			"id", id, "retry_in", delay, "error", err, "reason", reason)
 		_ = msg.NakWithDelay(delay)
 		return Settlement{Decision: DecisionRetry, Delay: delay, Err: reason, Panicked: isPanic(reason)}
+	}
+	if keepOriginal && s.kind == topic.KindCommand {
+		// Its body did not fit the dead letter, and terminating a command
+		// removes it from its work queue: keep it there, undelivered after
+		// its last attempt, for an operator (the dead letter says where).
+		delay := s.cfg.backoff[len(s.cfg.backoff)-1]
+		s.logger.Error("choreo: dead-lettered a reduced copy; the command stays in its work queue", "id", id, "correlation_id", correlation, "reason", reason)
+		_ = msg.NakWithDelay(delay)
+		return Settlement{Decision: DecisionDeadLetter, Err: reason, Reason: text, Panicked: isPanic(reason)}
 	}
 	s.logger.Error("choreo: dead-lettered", "id", id, "correlation_id", correlation, "attempt", d.Attempt, "reason", reason)
 	_ = msg.TermWithReason(truncate(text, 200))

@@ -278,6 +278,10 @@ const (
 	HeaderDeadLetterDeliveries = HeaderDeadLetterPrefix + "Deliveries"
 	// HeaderDeadLetterFailedAt is when it was dead-lettered (RFC 3339, UTC).
 	HeaderDeadLetterFailedAt = HeaderDeadLetterPrefix + "Failed-At"
+	// HeaderDeadLetterReduced is set on a dead letter that was too large to
+	// park whole: it says what was cut (headers, body) and where the
+	// original is.
+	HeaderDeadLetterReduced = HeaderDeadLetterPrefix + "Reduced"
 	// HeaderRedeliverTo marks a redelivered dead letter with the one
 	// consumer that should handle it; every other group of the topic
 	// acknowledges it unseen. Routing by header rather than by a subject of
