@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 
 	"github.com/choreo-bus/choreo/embedded"
@@ -13,12 +14,19 @@ import (
 
 const devHelp = `
 Usage: choreo dev [-port 4222] [-dir DIR] [-v]
+                  [-user NAME | -token] [-tls-cert FILE -tls-key FILE [-tls-client-ca FILE]]
 
 Runs a NATS server with JetStream inside this process, in the foreground,
 for local work with several services in separate processes. It listens on
 loopback only and stops cleanly on Ctrl+C (SIGINT) or SIGTERM. Without
 -dir, streams live in a temporary directory removed on exit; with -dir
 they survive restarts.
+
+To try services the way production connects, run it secured: -user NAME
+takes the password from $CHOREO_DEV_PASSWORD, -token the token from
+$CHOREO_DEV_TOKEN (flags would show secrets in process listings), and
+-tls-cert/-tls-key serve TLS, with -tls-client-ca requiring client
+certificates. Services then connect with bus.WithNATSOptions.
 
 Example:
 
@@ -33,8 +41,15 @@ func (c *cli) dev(ctx context.Context, args []string) int {
 	port := fs.Int("port", 4222, "client `port` on 127.0.0.1; 0 picks a free one")
 	dir := fs.String("dir", "", "`directory` for JetStream storage, kept across restarts (default: a temporary one, removed on exit)")
 	verbose := fs.Bool("v", false, "print the server's log to standard error")
+	var sec devSecurity
+	sec.register(fs)
 	if code, ok := c.parse(fs, devHelp, args); !ok {
 		return code
+	}
+	secure, err := sec.options(os.Getenv)
+	if err != nil {
+		c.usageError(cmd, err.Error())
+		return exitUsage
 	}
 	if *port < 0 || *port > 65535 {
 		c.usageError(cmd, fmt.Sprintf("-port %d: use 0 to 65535", *port))
@@ -50,7 +65,7 @@ func (c *cli) dev(ctx context.Context, args []string) int {
 		}
 		l.Close()
 	}
-	opts := []embedded.Option{embedded.WithPort(*port)}
+	opts := append([]embedded.Option{embedded.WithPort(*port)}, secure...)
 	if *dir != "" {
 		opts = append(opts, embedded.WithDir(*dir))
 	}
@@ -70,7 +85,7 @@ func (c *cli) dev(ctx context.Context, args []string) int {
 		storage = *dir
 	}
 	fmt.Fprintf(c.stdout, "choreo dev: NATS with JetStream listening on %s\n", srv.ClientURL())
-	fmt.Fprintf(c.stdout, "choreo dev: storage in %s; press Ctrl+C to stop\n", storage)
+	fmt.Fprintf(c.stdout, "choreo dev: clients get in with %s; storage in %s; press Ctrl+C to stop\n", sec.describe(), storage)
 	<-ctx.Done()
 	srv.Shutdown()
 	fmt.Fprintln(c.stdout, "choreo dev: stopped")
