@@ -32,6 +32,7 @@ func newDispatcher(s *Subscription) *dispatcher {
 
 func (d *dispatcher) dispatch(msg jetstream.Msg) {
 	now := time.Now()
+	d.s.lastDelivery.Store(now.UnixNano())
 	arrived := d.entries[d.next]
 	d.entries[d.next] = now
 	d.next = (d.next + 1) % len(d.entries)

@@ -53,6 +53,14 @@ type Subscription struct {
 	// replaying the whole stream.
 	lastAcked atomic.Uint64
 
+	// What Health reads: when nats.go last handed over a message, how many
+	// handlers run now, when consumption (re)started, and whether the
+	// consumer is being recreated after a loss.
+	lastDelivery atomic.Int64 // unix nanoseconds
+	inFlight     atomic.Int32
+	consuming    atomic.Int64 // unix nanoseconds of the last (re)start
+	recreating   atomic.Bool
+
 	// redeliverTargets caches which consumer names in Choreo-Redeliver-To
 	// headers exist (string -> bool).
 	redeliverTargets sync.Map
@@ -179,6 +187,7 @@ func (s *Subscription) consume() error {
 		return nil
 	}
 	s.cc = cc
+	s.consuming.Store(time.Now().UnixNano())
 	return nil
 }
 
@@ -212,6 +221,7 @@ func (s *Subscription) supervise() {
 			return
 		case <-s.restart:
 		}
+		s.recreating.Store(true)
 		for delay := 100 * time.Millisecond; !s.recreate(); delay = min(2*delay, 5*time.Second) {
 			select {
 			case <-s.ctx.Done():
@@ -219,6 +229,7 @@ func (s *Subscription) supervise() {
 			case <-time.After(delay):
 			}
 		}
+		s.recreating.Store(false)
 	}
 }
 

@@ -22,7 +22,9 @@ func (s *Subscription) worker() {
 	for {
 		select {
 		case q := <-s.work:
+			s.inFlight.Add(1)
 			s.process(q)
+			s.inFlight.Add(-1)
 		case <-s.quit:
 			return
 		}
