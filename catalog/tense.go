@@ -17,7 +17,7 @@ import (
 func (l *linter) topicName(t *Topic) {
 	if t.parseErr != nil {
 		// topic's message repeats the name; the diagnostic names it already.
-		msg := strings.TrimPrefix(t.parseErr.Error(), fmt.Sprintf("topic: invalid name %q: ", t.Name))
+		msg := strings.TrimPrefix(t.parseErr.Error(), fmt.Sprintf("choreo/topic: invalid name %q: ", t.Name))
 		l.errorf(RuleGrammar, t.Line, "topic %s: invalid name: %s", t.Name, msg)
 		return
 	}

@@ -266,7 +266,7 @@ func (c *Cluster) takeDown(i int, crash bool) error {
 	}
 	c.mu.Unlock()
 	if srv == nil {
-		return fmt.Errorf("embedded: node %d (%s) is already stopped", i, nd.cfg.name)
+		return fmt.Errorf("choreo/embedded: node %d (%s) is already stopped", i, nd.cfg.name)
 	}
 	srv.Shutdown()
 	return nil
@@ -275,7 +275,7 @@ func (c *Cluster) takeDown(i int, crash bool) error {
 // node returns node i, or an error naming the valid indexes.
 func (c *Cluster) node(i int) (*clusterNode, error) {
 	if i < 0 || i >= len(c.nodes) {
-		return nil, fmt.Errorf("embedded: node %d does not exist; the cluster has nodes 0 to %d", i, len(c.nodes)-1)
+		return nil, fmt.Errorf("choreo/embedded: node %d does not exist; the cluster has nodes 0 to %d", i, len(c.nodes)-1)
 	}
 	return c.nodes[i], nil
 }
@@ -313,7 +313,7 @@ func (c *Cluster) RestartNode(ctx context.Context, i int) error {
 	}
 	c.mu.Unlock()
 	if running {
-		return fmt.Errorf("embedded: node %d (%s) is running; StopNode it first", i, nd.cfg.name)
+		return fmt.Errorf("choreo/embedded: node %d (%s) is running; StopNode it first", i, nd.cfg.name)
 	}
 	srv, err := start(ctx, nd.cfg)
 	if err != nil {

@@ -113,7 +113,7 @@ func (c *Cluster) waitFor(ctx context.Context, what string, ok func(running []*s
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("embedded: waiting for %s: %w", what, ctx.Err())
+			return fmt.Errorf("choreo/embedded: waiting for %s: %w", what, ctx.Err())
 		case <-t.C:
 		}
 	}

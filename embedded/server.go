@@ -17,7 +17,7 @@ import (
 
 // ErrStart is returned (wrapped) when the server cannot start or does not
 // become ready in time.
-var ErrStart = errors.New("embedded: nats-server did not start")
+var ErrStart = errors.New("choreo/embedded: nats-server did not start")
 
 // Server is a running in-process nats-server with JetStream. Its methods are
 // safe for concurrent use.

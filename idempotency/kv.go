@@ -79,10 +79,10 @@ func NewKVStore(ctx context.Context, js jetstream.JetStream, bucket string, opts
 		cfg.replicas = 1
 	}
 	if js == nil {
-		return nil, errors.New("idempotency: NewKVStore needs a JetStream handle (jetstream.New(nc) or bus.JetStream())")
+		return nil, errors.New("choreo/idempotency: NewKVStore needs a JetStream handle (jetstream.New(nc) or bus.JetStream())")
 	}
 	if v := js.Conn().ConnectedServerVersion(); v != "" && !version.AtLeast(v, "2.11.0") {
-		return nil, fmt.Errorf("idempotency: KV bucket %q: the KV store needs nats-server 2.11 or newer (per-key TTLs), found %s; upgrade the server or use another Store", bucket, v)
+		return nil, fmt.Errorf("choreo/idempotency: KV bucket %q: the KV store needs nats-server 2.11 or newer (per-key TTLs), found %s; upgrade the server or use another Store", bucket, v)
 	}
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:         bucket,
@@ -96,15 +96,15 @@ func NewKVStore(ctx context.Context, js jetstream.JetStream, bucket string, opts
 		kv, err = openKVBucket(ctx, js, bucket, cfg)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("idempotency: KV bucket %q: %w", bucket, err)
+		return nil, fmt.Errorf("choreo/idempotency: KV bucket %q: %w", bucket, err)
 	}
 	status, err := kv.Status(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("idempotency: KV bucket %q: %w", bucket, err)
+		return nil, fmt.Errorf("choreo/idempotency: KV bucket %q: %w", bucket, err)
 	}
 	stream, err := js.Stream(ctx, "KV_"+bucket)
 	if err != nil {
-		return nil, fmt.Errorf("idempotency: KV bucket %q: its stream: %w", bucket, err)
+		return nil, fmt.Errorf("choreo/idempotency: KV bucket %q: its stream: %w", bucket, err)
 	}
 	prefix := "$KV." + bucket + "."
 	// Writes go where the jetstream package sends its own KV writes.
@@ -289,7 +289,7 @@ func (s *KVStore) fail(op string, key Key, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("idempotency: KV bucket %q: %s %q: %w", s.bucket, op, key.String(), err)
+	return fmt.Errorf("choreo/idempotency: KV bucket %q: %s %q: %w", s.bucket, op, key.String(), err)
 }
 
 // isConflict reports whether err is the server refusing a write because the

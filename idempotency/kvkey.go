@@ -81,11 +81,11 @@ func parseKVValue(v []byte) (Status, time.Time, error) {
 	case strings.HasPrefix(s, claimedPrefix):
 		until, err := time.Parse(time.RFC3339Nano, s[len(claimedPrefix):])
 		if err != nil {
-			return 0, time.Time{}, fmt.Errorf("idempotency: bad lease time in KV record %q: %w", s, err)
+			return 0, time.Time{}, fmt.Errorf("choreo/idempotency: bad lease time in KV record %q: %w", s, err)
 		}
 		return Busy, until, nil
 	default:
-		return 0, time.Time{}, fmt.Errorf("idempotency: KV record %q was not written by this package; give the store a bucket of its own", s)
+		return 0, time.Time{}, fmt.Errorf("choreo/idempotency: KV record %q was not written by this package; give the store a bucket of its own", s)
 	}
 }
 

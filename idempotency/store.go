@@ -12,27 +12,27 @@ var (
 	// ErrNoKey means a message had no dedupe key: its ce-id was empty, the
 	// function given to WithKey returned "", or a store was asked to claim a
 	// Key with an empty ID.
-	ErrNoKey = errors.New("idempotency: empty dedupe key")
+	ErrNoKey = errors.New("choreo/idempotency: empty dedupe key")
 
 	// ErrLeaseLost means a Complete, Extend or Release came too late: the
 	// claim's lease ran out and another claim (or completion) has taken the
 	// key since. Nothing was changed.
-	ErrLeaseLost = errors.New("idempotency: lease lost to another claim")
+	ErrLeaseLost = errors.New("choreo/idempotency: lease lost to another claim")
 
 	// ErrBusy is the cause of the error the middleware returns when another
 	// consumer instance holds the key right now: the message is redelivered
 	// later, by which time the holder has finished or its lease has run out.
-	ErrBusy = errors.New("idempotency: key is being processed by another consumer instance")
+	ErrBusy = errors.New("choreo/idempotency: key is being processed by another consumer instance")
 
 	// ErrStoreUnavailable wraps every failure of a store call made by the
 	// middleware, so that a store outage can be told apart from a handler
 	// failure.
-	ErrStoreUnavailable = errors.New("idempotency: dedupe store unavailable")
+	ErrStoreUnavailable = errors.New("choreo/idempotency: dedupe store unavailable")
 
 	// ErrFull means a MemoryStore reached its maximum number of entries and
 	// every entry is a live claim, so none can be evicted. Raise
 	// WithMaxEntries above the number of messages handled at once.
-	ErrFull = errors.New("idempotency: memory store is full of live claims")
+	ErrFull = errors.New("choreo/idempotency: memory store is full of live claims")
 )
 
 // Key identifies one unit of work in a Store. The middleware uses the

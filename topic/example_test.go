@@ -27,7 +27,7 @@ func ExampleParse_error() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// topic: invalid name "v1.User.sign-up": segment 2 (entity) "User" has upper case; segments are lowercase ASCII letters and digits, starting with a letter, did you mean v1.user.signup?
+	// choreo/topic: invalid name "v1.User.sign-up": segment 2 (entity) "User" has upper case; segments are lowercase ASCII letters and digits, starting with a letter, did you mean v1.user.signup?
 }
 
 type UserSignedUp struct {
@@ -63,7 +63,7 @@ func ExampleNewEvent() {
 	fmt.Println(e, err)
 	// Output:
 	// true
-	// topic: verb in the wrong tense: event "v1.user.signup": an event says what happened, so its verb is in the past tense, and "signup" is not; did you mean v1.user.signedup? If the verb is right as it is, pass topic.SkipTenseCheck()
+	// choreo/topic: verb in the wrong tense: event "v1.user.signup": an event says what happened, so its verb is in the past tense, and "signup" is not; did you mean v1.user.signedup? If the verb is right as it is, pass topic.SkipTenseCheck()
 	// v1.user.signedup <nil>
 }
 
@@ -71,7 +71,7 @@ func ExampleNewCommand() {
 	_, err := topic.NewCommand[SignUpUser]("v1.invoice.paid")
 	fmt.Println(err)
 	// Output:
-	// topic: verb in the wrong tense: command "v1.invoice.paid": a command says what to do, so its verb is in the present tense, and "paid" is past; did you mean v1.invoice.pay? If the verb is right as it is, pass topic.SkipTenseCheck()
+	// choreo/topic: verb in the wrong tense: command "v1.invoice.paid": a command says what to do, so its verb is in the present tense, and "paid" is past; did you mean v1.invoice.pay? If the verb is right as it is, pass topic.SkipTenseCheck()
 }
 
 func ExampleSkipTenseCheck() {
@@ -185,7 +185,7 @@ func ExampleValidateNamespace() {
 	// Output:
 	// <nil>
 	// true
-	// topic: invalid namespace "prod_eu": segment 1 "prod_eu" has '_'; a namespace is dot-separated segments of lowercase ASCII letters and digits, each starting with a letter, e.g. prod or prod.eu
+	// choreo/topic: invalid namespace "prod_eu": segment 1 "prod_eu" has '_'; a namespace is dot-separated segments of lowercase ASCII letters and digits, each starting with a letter, e.g. prod or prod.eu
 }
 
 func ExampleParseSubject() {

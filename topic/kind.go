@@ -11,7 +11,7 @@ import (
 // named with a known verb in the present tense, or a command named with one
 // in the past tense. The message suggests the other form when one can be
 // derived.
-var ErrTense = errors.New("topic: verb in the wrong tense")
+var ErrTense = errors.New("choreo/topic: verb in the wrong tense")
 
 // Kind tells commands from events. The zero Kind is not a valid kind.
 type Kind uint8
@@ -56,7 +56,7 @@ func (k Kind) valid() bool { return k == KindCommand || k == KindEvent }
 // is safe for concurrent use.
 func CheckTense(n Name, k Kind) error {
 	if !k.valid() {
-		return fmt.Errorf("topic: CheckTense with %v: the kind must be topic.KindCommand or topic.KindEvent", k)
+		return fmt.Errorf("choreo/topic: CheckTense with %v: the kind must be topic.KindCommand or topic.KindEvent", k)
 	}
 	if n.Verb == "" {
 		return fmt.Errorf("%w %q: it has no verb; %s, e.g. %s", ErrInvalidName, n.String(), ruleShape, exampleName)

@@ -104,11 +104,11 @@ func TestCheckTense(t *testing.T) {
 func TestCheckTenseMessage(t *testing.T) {
 	t.Parallel()
 	err := CheckTense(mustParse(t, "v1.user.signup"), KindEvent)
-	assert.EqualError(t, err, `topic: verb in the wrong tense: event "v1.user.signup": an event says what happened, `+
+	assert.EqualError(t, err, `choreo/topic: verb in the wrong tense: event "v1.user.signup": an event says what happened, `+
 		`so its verb is in the past tense, and "signup" is not; did you mean v1.user.signedup? `+
 		`If the verb is right as it is, pass topic.SkipTenseCheck()`)
 	err = CheckTense(mustParse(t, "v1.user.signedup"), KindCommand)
-	assert.EqualError(t, err, `topic: verb in the wrong tense: command "v1.user.signedup": a command says what to do, `+
+	assert.EqualError(t, err, `choreo/topic: verb in the wrong tense: command "v1.user.signedup": a command says what to do, `+
 		`so its verb is in the present tense, and "signedup" is past; did you mean v1.user.signup? `+
 		`If the verb is right as it is, pass topic.SkipTenseCheck()`)
 }

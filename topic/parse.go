@@ -11,7 +11,7 @@ import (
 // a topic name. The message names the segment at fault by position and
 // text, says why it is wrong and shows a valid name, or the fixed name when
 // the fix is obvious.
-var ErrInvalidName = errors.New("topic: invalid name")
+var ErrInvalidName = errors.New("choreo/topic: invalid name")
 
 // maxVersionDigits is the number of digits in MaxVersion.
 const maxVersionDigits = 9

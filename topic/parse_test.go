@@ -105,7 +105,7 @@ func TestParseInvalid(t *testing.T) {
 			assert.True(t, errors.Is(err, ErrInvalidName), "errors.Is(err, ErrInvalidName)")
 			assert.False(t, errors.Is(err, ErrTense))
 			assert.True(t, n.IsZero(), "a failed Parse returns the zero Name")
-			assert.True(t, strings.HasPrefix(err.Error(), "topic: invalid name "), err.Error())
+			assert.True(t, strings.HasPrefix(err.Error(), "choreo/topic: invalid name "), err.Error())
 			for _, w := range tt.want {
 				assert.Contains(t, err.Error(), w)
 			}
@@ -116,10 +116,10 @@ func TestParseInvalid(t *testing.T) {
 func TestParseErrorMessageFormat(t *testing.T) {
 	t.Parallel()
 	_, err := Parse("v1.User.signup")
-	assert.EqualError(t, err, `topic: invalid name "v1.User.signup": segment 2 (entity) "User" has upper case; `+
+	assert.EqualError(t, err, `choreo/topic: invalid name "v1.User.signup": segment 2 (entity) "User" has upper case; `+
 		`segments are lowercase ASCII letters and digits, starting with a letter, did you mean v1.user.signup?`)
 	_, err = Parse("v1.user.$")
-	assert.EqualError(t, err, `topic: invalid name "v1.user.$": segment 3 (verb) "$" has '$'; `+
+	assert.EqualError(t, err, `choreo/topic: invalid name "v1.user.$": segment 3 (verb) "$" has '$'; `+
 		`segments are lowercase ASCII letters and digits, starting with a letter, e.g. v1.user.signup`)
 }
 

@@ -22,7 +22,7 @@ import (
 // The kind segment keeps commands and events apart by wildcard.
 
 // ErrInvalidNamespace is matched (errors.Is) by ValidateNamespace's errors.
-var ErrInvalidNamespace = errors.New("topic: invalid namespace")
+var ErrInvalidNamespace = errors.New("choreo/topic: invalid namespace")
 
 // MaxNamespaceLen is the longest namespace ValidateNamespace accepts, in
 // bytes. With MaxNameLen it bounds a wire subject to 197 bytes and a stream

@@ -41,7 +41,7 @@ func TestValidateNamespace(t *testing.T) {
 		assert.True(t, errors.Is(err, ErrInvalidNamespace))
 		assert.False(t, errors.Is(err, ErrInvalidName))
 		assert.Contains(t, err.Error(), tt.want)
-		assert.True(t, strings.HasPrefix(err.Error(), "topic: invalid namespace "), err.Error())
+		assert.True(t, strings.HasPrefix(err.Error(), "choreo/topic: invalid namespace "), err.Error())
 	}
 }
 

@@ -32,7 +32,7 @@ func NewServer(tb testing.TB) *embedded.Server {
 	defer cancel()
 	srv, err := embedded.Start(ctx)
 	if err != nil {
-		tb.Fatalf("bustest: starting JetStream server: %v", err)
+		tb.Fatalf("choreo/bustest: starting JetStream server: %v", err)
 	}
 	tb.Cleanup(srv.Shutdown)
 	return srv
@@ -48,7 +48,7 @@ func Connect(tb testing.TB, srv *embedded.Server, opts ...bus.Option) *bus.Bus {
 	all := append([]bus.Option{bus.WithSource(sourceFor(tb)), bus.WithLogger(Logger(tb))}, opts...)
 	b, err := bus.Connect(ctx, srv.ClientURL(), all...)
 	if err != nil {
-		tb.Fatalf("bustest: connecting bus: %v", err)
+		tb.Fatalf("choreo/bustest: connecting bus: %v", err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -55,7 +55,7 @@ func Collect[T any](tb testing.TB, b *bus.Bus, evt topic.Event[T], opts ...bus.S
 		return nil
 	}, opts...)
 	if err != nil {
-		tb.Fatalf("bustest: collecting %s: %v", evt.Name(), err)
+		tb.Fatalf("choreo/bustest: collecting %s: %v", evt.Name(), err)
 	}
 	tb.Cleanup(sub.Stop)
 	return c
@@ -81,7 +81,7 @@ func (c *Collector[T]) Wait(n int) []*bus.Message[T] {
 		select {
 		case <-c.wake:
 		case <-deadline.C:
-			c.tb.Fatalf("bustest: waited %s for %d events, %d arrived", Timeout, n, len(c.All()))
+			c.tb.Fatalf("choreo/bustest: waited %s for %d events, %d arrived", Timeout, n, len(c.All()))
 			return nil
 		}
 	}
@@ -97,14 +97,14 @@ func (c *Collector[T]) NoMore(n int, d time.Duration) {
 	defer deadline.Stop()
 	for {
 		if got := len(c.All()); got > n {
-			c.tb.Fatalf("bustest: expected no more than %d events, %d arrived", n, got)
+			c.tb.Fatalf("choreo/bustest: expected no more than %d events, %d arrived", n, got)
 			return
 		}
 		select {
 		case <-c.wake:
 		case <-deadline.C:
 			if got := len(c.All()); got > n {
-				c.tb.Fatalf("bustest: expected no more than %d events, %d arrived", n, got)
+				c.tb.Fatalf("choreo/bustest: expected no more than %d events, %d arrived", n, got)
 			}
 			return
 		}
@@ -120,7 +120,7 @@ func DeadLetters(tb testing.TB, b *bus.Bus, f bus.DeadLetterFilter) []bus.DeadLe
 	var out []bus.DeadLetter
 	for dl, err := range b.DeadLetters(ctx, f) {
 		if err != nil {
-			tb.Fatalf("bustest: reading dead letters: %v", err)
+			tb.Fatalf("choreo/bustest: reading dead letters: %v", err)
 		}
 		out = append(out, dl)
 	}
@@ -139,7 +139,7 @@ func WaitDeadLetters(tb testing.TB, b *bus.Bus, f bus.DeadLetterFilter, n int) [
 			return dls
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("bustest: waited %s for %d dead letters matching %+v, found %d", Timeout, n, f, len(dls))
+			tb.Fatalf("choreo/bustest: waited %s for %d dead letters matching %+v, found %d", Timeout, n, f, len(dls))
 			return nil
 		}
 		time.Sleep(delay) // polling the server: dead letters have no push notification
