@@ -1,0 +1,32 @@
+package contract_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The core packages stay light: a service that only sends and handles
+// messages links neither the CloudEvents SDK (envelope/cesdk has the
+// conversion), nor OpenTelemetry (otelchoreo), nor the NATS server
+// (embedded), nor database drivers.
+func TestCorePackagesLinkNoHeavyDependencies(t *testing.T) {
+	forbidden := map[string][]string{
+		"./bus":      {"github.com/cloudevents/", "go.opentelemetry.io/", "github.com/nats-io/nats-server/", "github.com/json-iterator/", "modernc.org/", "github.com/jackc/"},
+		"./envelope": {"github.com/cloudevents/", "go.opentelemetry.io/", "github.com/nats-io/nats-server/"},
+		"./topic":    {"github.com/nats-io/", "github.com/cloudevents/", "go.opentelemetry.io/"},
+	}
+	for pkg, bad := range forbidden {
+		out, err := exec.Command("go", "list", "-deps", "../../"+strings.TrimPrefix(pkg, "./")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, prefix := range bad {
+				if strings.HasPrefix(dep, prefix) {
+					t.Errorf("%s depends on %s", pkg, dep)
+				}
+			}
+		}
+	}
+}
