@@ -135,7 +135,7 @@ func (b *Bus) prepare(ctx context.Context, k topic.Kind, n topic.Name, data any,
 	if err != nil {
 		return prepared{}, fmt.Errorf("choreo/bus: encoding %s payload: %w", n, err)
 	}
-	env := &envelope.Envelope{
+	env := envelope.Envelope{
 		ID:              pc.id,
 		Source:          b.cfg.source,
 		Type:            n.String(),
@@ -148,13 +148,18 @@ func (b *Bus) prepare(ctx context.Context, k topic.Kind, n topic.Name, data any,
 	if env.ID == "" {
 		env.ID = envelope.NewID()
 	}
-	chainFrom(ctx, env, pc.correlationID)
-	p := prepared{msg: &nats.Msg{Subject: r.subject}, route: r, id: env.ID} // envelope.Write sizes the header itself
+	chainFrom(ctx, &env, pc.correlationID)
+	p := prepared{msg: &nats.Msg{Subject: r.subject}, route: r} // envelope.Write sizes the header itself
 	if len(b.hooks.all) > 0 {
-		p.hooks = b.hooks.beforePublish(ctx, Outgoing{Envelope: env, Kind: k, Topic: n, WireSubject: r.subject, Async: async})
-		p.id = env.ID
+		// The hooks get a heap copy (they may keep it until Published);
+		// without hooks env stays on the stack.
+		shared := new(envelope.Envelope)
+		*shared = env
+		p.hooks = b.hooks.beforePublish(ctx, Outgoing{Envelope: shared, Kind: k, Topic: n, WireSubject: r.subject, Async: async})
+		env = *shared
 	}
-	if err := envelope.Write(p.msg, env); err != nil {
+	p.id = env.ID
+	if err := envelope.Write(p.msg, &env); err != nil {
 		err = fmt.Errorf("choreo/bus: %s: %w", n, err)
 		if p.hooks != nil {
 			b.hooks.afterPublish(p.hooks, Receipt{ID: p.id}, err)
