@@ -241,7 +241,7 @@ func (b *Bus) untrack(s *Subscription) {
 // validateNamespace wraps topic's namespace check in the bus's option error.
 func validateNamespace(ns string) error {
 	if err := topic.ValidateNamespace(ns); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidOption, err)
+		return optionError("namespace", err)
 	}
 	return nil
 }

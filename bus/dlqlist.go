@@ -46,7 +46,7 @@ func (f DeadLetterFilter) validate(ns string) (subject string, name topic.Name, 
 	}
 	if f.Group != "" {
 		if err := topic.ValidateGroup(f.Group); err != nil {
-			return "", topic.Name{}, fmt.Errorf("%w: dead-letter filter: %w", ErrInvalidOption, err)
+			return "", topic.Name{}, optionError("dead-letter filter group", err)
 		}
 	}
 	if f.Consumer != "" && !validConsumerName(f.Consumer) {
@@ -55,7 +55,7 @@ func (f DeadLetterFilter) validate(ns string) (subject string, name topic.Name, 
 	consumer := f.Consumer
 	if f.Topic != "" {
 		if name, err = topic.Parse(f.Topic); err != nil {
-			return "", topic.Name{}, fmt.Errorf("%w: dead-letter filter topic: %w", ErrInvalidOption, err)
+			return "", topic.Name{}, optionError("dead-letter filter topic", err)
 		}
 		if f.Group != "" {
 			consumer = topic.ConsumerName(f.Group, name)

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -75,3 +76,25 @@ var ErrIncompatible = errors.New("choreo/bus: existing stream or consumer is inc
 // ErrDecode is wrapped in the dead-letter reason of a message that is not a
 // CloudEvent or whose payload does not decode into the handler's type.
 var ErrDecode = errors.New("choreo/bus: cannot decode message")
+
+// optionError reports an invalid option whose cause is another choreo
+// package's error (a topic name, a namespace, a group). Both sentinels
+// match errors.Is, but the text carries one package prefix, not two:
+// "choreo/bus: invalid option: group: invalid group or service name ...".
+func optionError(what string, cause error) error {
+	text := cause.Error()
+	if rest, ok := strings.CutPrefix(text, "choreo/"); ok {
+		if _, after, found := strings.Cut(rest, ": "); found {
+			text = after
+		}
+	}
+	return &optionErr{text: ErrInvalidOption.Error() + ": " + what + ": " + text, causes: []error{ErrInvalidOption, cause}}
+}
+
+type optionErr struct {
+	text   string
+	causes []error
+}
+
+func (e *optionErr) Error() string   { return e.text }
+func (e *optionErr) Unwrap() []error { return e.causes }

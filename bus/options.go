@@ -126,7 +126,7 @@ func WithAsyncMaxPending(n int) Option { return func(c *config) { c.asyncMaxPend
 
 func (c *config) validate() error {
 	if err := topic.ValidateGroup(c.source); err != nil {
-		return fmt.Errorf("%w: source: %w", ErrInvalidOption, err)
+		return optionError("source", err)
 	}
 	if err := validateNamespace(c.namespace); err != nil {
 		return err

@@ -107,3 +107,23 @@ func TestPublishToDownServerFailsWithinDeadline(t *testing.T) {
 	require.Error(t, err)
 	require.Less(t, time.Since(start), 2*time.Second, "publish hung past its deadline")
 }
+
+// An option refused because of another package's rule matches both
+// sentinels and names one package, not a pile of prefixes.
+func TestOptionErrorsCarryOnePrefix(t *testing.T) {
+	t.Parallel()
+	for _, opt := range []bus.Option{bus.WithSource("a__b"), bus.WithNamespace("Prod")} {
+		_, err := bus.New(nil, opt)
+		require.Error(t, err)
+	}
+	ctx := ctxT(t)
+	for _, opt := range []bus.Option{bus.WithSource("a__b"), bus.WithNamespace("Prod")} {
+		_, err := bus.Connect(ctx, "nats://127.0.0.1:1", opt)
+		require.ErrorIs(t, err, bus.ErrInvalidOption)
+		require.Equal(t, 1, strings.Count(err.Error(), "choreo/"), err.Error())
+	}
+	_, err := bus.Connect(ctx, "nats://127.0.0.1:1", bus.WithSource("a__b"))
+	require.ErrorIs(t, err, topic.ErrInvalidGroup)
+	_, err = bus.Connect(ctx, "nats://127.0.0.1:1", bus.WithNamespace("Prod"))
+	require.ErrorIs(t, err, topic.ErrInvalidNamespace)
+}

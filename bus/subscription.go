@@ -92,7 +92,7 @@ func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group s
 		return nil, err
 	}
 	if err := topic.ValidateGroup(group); err != nil {
-		return nil, fmt.Errorf("%w: group: %w", ErrInvalidOption, err)
+		return nil, optionError("group", err)
 	}
 	if k == topic.KindCommand && cfg.deliverNew {
 		return nil, fmt.Errorf("%w: WithDeliverNew applies to event groups; a command is always delivered", ErrInvalidOption)

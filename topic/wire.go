@@ -304,14 +304,16 @@ func nsPrefix(ns string) string {
 const MaxGroupLen = 64
 
 // ErrInvalidGroup is matched (errors.Is) by ValidateGroup's errors.
-var ErrInvalidGroup = errors.New("invalid group or service name")
+var ErrInvalidGroup = errors.New("choreo/topic: invalid group or service name")
 
 // ValidateGroup checks a subscriber group or service name, which becomes
 // the first part of consumer names: 1 to MaxGroupLen ASCII letters, digits,
-// '-' and '_', without "__" (the separator of ConsumerName, which must
-// split back unambiguously). Safe for concurrent use.
+// '-' and '_', neither starting nor ending with '_' and without "__" (the
+// separator of ConsumerName, which must split back unambiguously: group
+// "email_" would make "email___v1_..." look like a consumer of "email").
+// Safe for concurrent use.
 func ValidateGroup(g string) error {
-	const rule = "use 1 to 64 ASCII letters, digits, '-' and '_' (no \"__\"), e.g. \"email\""
+	const rule = "use 1 to 64 ASCII letters, digits, '-' and '_' (no \"__\", no '_' at either end), e.g. \"email\""
 	switch {
 	case g == "":
 		return fmt.Errorf("%w: the name is empty; %s", ErrInvalidGroup, rule)
@@ -325,8 +327,9 @@ func ValidateGroup(g string) error {
 
 // GroupName turns any text (an executable's name, a test's name) into a
 // valid group name: other characters become '-', "__" runs become one '_',
-// and a name longer than MaxGroupLen is cut and given a hash of the whole,
-// so different long inputs stay different. An empty result is "choreo".
+// '_' at either end is dropped, and a name longer than MaxGroupLen is cut
+// and given a hash of the whole, so different long inputs stay different.
+// An empty result is "choreo".
 func GroupName(s string) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
@@ -334,13 +337,16 @@ func GroupName(s string) string {
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-':
 		case c == '_':
-			if len(b) > 0 && b[len(b)-1] == '_' {
+			if len(b) == 0 || b[len(b)-1] == '_' {
 				continue
 			}
 		default:
 			c = '-'
 		}
 		b = append(b, c)
+	}
+	for len(b) > 0 && b[len(b)-1] == '_' {
+		b = b[:len(b)-1]
 	}
 	if len(b) == 0 {
 		return "choreo"

@@ -228,7 +228,7 @@ func TestValidateGroupAndGroupName(t *testing.T) {
 			t.Errorf("ValidateGroup(%q) = %v", g, err)
 		}
 	}
-	for _, g := range []string{"", "a.b", "a__b", "é", "a b", strings.Repeat("g", MaxGroupLen+1), strings.Repeat("s", 5000)} {
+	for _, g := range []string{"", "a.b", "a__b", "email_", "_email", "é", "a b", strings.Repeat("g", MaxGroupLen+1), strings.Repeat("s", 5000)} {
 		err := ValidateGroup(g)
 		if !errors.Is(err, ErrInvalidGroup) {
 			t.Errorf("ValidateGroup(%q) = %v, want ErrInvalidGroup", g, err)
@@ -236,7 +236,7 @@ func TestValidateGroupAndGroupName(t *testing.T) {
 			t.Errorf("ValidateGroup error is %d bytes long: it quotes the input whole", len(err.Error()))
 		}
 	}
-	for in, want := range map[string]string{"": "choreo", "my.service": "my-service", "a__b___c": "a_b_c", "TestX/sub_test": "TestX-sub_test"} {
+	for in, want := range map[string]string{"": "choreo", "my.service": "my-service", "a__b___c": "a_b_c", "TestX/sub_test": "TestX-sub_test", "_x_": "x", "___": "choreo"} {
 		if got := GroupName(in); got != want {
 			t.Errorf("GroupName(%q) = %q, want %q", in, got, want)
 		}
