@@ -116,6 +116,12 @@ func asyncDoc(c *Catalog, s *Service, cfg asyncConfig) *yaml.Node {
 	for _, u := range s.Uses {
 		used[u.Topic] = true
 	}
+	byName := make(map[string]*Topic, len(s.Uses))
+	for _, t := range c.Topics {
+		if used[t.Name] && byName[t.Name] == nil {
+			byName[t.Name] = t
+		}
+	}
 	channels, messages, schemas := obj(), obj(), obj()
 	for _, t := range c.Topics { // sorted by name
 		if !used[t.Name] {
@@ -139,7 +145,7 @@ func asyncDoc(c *Catalog, s *Service, cfg asyncConfig) *yaml.Node {
 	operations := obj()
 	seen := map[string]bool{}
 	for _, u := range s.Uses {
-		t := c.Topic(u.Topic)
+		t := byName[u.Topic]
 		id := t.StructName()
 		if seen[string(u.Role)+id] {
 			continue // listed twice; Lint warns about it

@@ -67,10 +67,15 @@ type graphEdge struct {
 func newGraph(c *Catalog) *graph {
 	g := &graph{}
 	ids := map[string]bool{}
+	// next remembers, per base ID, the number to try next, so that many
+	// names sanitizing to the same ID (a-b, a_b, ...) cost one step each
+	// rather than a walk past every number already taken.
+	next := map[string]int{}
 	unique := func(id string) string {
 		base := id
-		for i := 2; ids[id]; i++ {
+		for i := max(next[base], 2); ids[id]; i++ {
 			id = fmt.Sprintf("%s_%d", base, i)
+			next[base] = i + 1
 		}
 		ids[id] = true
 		return id

@@ -74,7 +74,7 @@ const (
 // Lint checks every rule on c and returns the findings, errors and
 // warnings, sorted by line. It never modifies c.
 func Lint(c *Catalog) []Diagnostic {
-	l := &linter{c: c}
+	l := newLinter(c)
 	l.definitions()
 	l.services()
 	l.versionGaps()
@@ -87,7 +87,7 @@ func Lint(c *Catalog) []Diagnostic {
 // collisions, package name) and returns an error matching ErrInvalid that
 // lists the violations, or nil. Rules about services are left to Lint.
 func Validate(c *Catalog) error {
-	l := &linter{c: c}
+	l := newLinter(c)
 	l.definitions()
 	return errorsOf(l.diags)
 }
@@ -95,6 +95,44 @@ func Validate(c *Catalog) error {
 type linter struct {
 	c     *Catalog
 	diags []Diagnostic
+	// topics indexes c.Topics by name, and names lists them: services
+	// look topics up once per use, which must not cost a scan each.
+	topics map[string]*Topic
+	names  []string
+	// hints remembers the "did you mean" answer per undeclared name, and
+	// hintBudget is how many more names may be looked up: each lookup
+	// compares the name with every topic, and a few hints are all a
+	// reader uses.
+	hints      map[string]string
+	hintBudget int
+}
+
+// maxHintLookups bounds the topic names Lint finds a "did you mean" for.
+const maxHintLookups = 50
+
+func newLinter(c *Catalog) *linter {
+	l := &linter{c: c, topics: make(map[string]*Topic, len(c.Topics)), hints: map[string]string{}, hintBudget: maxHintLookups}
+	for _, t := range c.Topics {
+		if _, dup := l.topics[t.Name]; !dup {
+			l.topics[t.Name] = t
+		}
+		l.names = append(l.names, t.Name)
+	}
+	return l
+}
+
+// hint returns a declared topic name that name is probably a typo of, or "".
+func (l *linter) hint(name string) string {
+	if h, ok := l.hints[name]; ok {
+		return h
+	}
+	if l.hintBudget == 0 {
+		return ""
+	}
+	l.hintBudget--
+	h := suggest(name, l.names)
+	l.hints[name] = h
+	return h
 }
 
 func (l *linter) report(sev Severity, rule Rule, line int, format string, args ...any) {
@@ -231,10 +269,10 @@ func (l *linter) services() {
 				continue
 			}
 			seen[key] = true
-			t := l.c.Topic(u.Topic)
+			t := l.topics[u.Topic]
 			if t == nil {
 				hint := ""
-				if near := suggest(u.Topic, l.topicNames()); near != "" {
+				if near := l.hint(u.Topic); near != "" {
 					hint = fmt.Sprintf(" (did you mean %s?)", near)
 				}
 				l.errorf(RuleUndeclared, u.Line, "service %s: %s %s, which is not declared under topics%s", s.Name, u.Role, u.Topic, hint)
@@ -291,21 +329,23 @@ func (l *linter) versionGaps() {
 			if cur-prev <= 1 {
 				continue
 			}
-			var missing []string
-			for v := prev + 1; v < cur; v++ {
-				missing = append(missing, fmt.Sprintf("v%d.%s", v, rest))
-			}
-			l.warnf(RuleVersionGap, ts[i].Line, "topic %s: version gap: %s missing between v%d and v%d", ts[i].Name, strings.Join(missing, ", "), prev, cur)
+			l.warnf(RuleVersionGap, ts[i].Line, "topic %s: version gap: %s missing between v%d and v%d", ts[i].Name, missingVersions(rest, prev, cur), prev, cur)
 		}
 	}
 }
 
-func (l *linter) topicNames() []string {
-	names := make([]string, len(l.c.Topics))
-	for i, t := range l.c.Topics {
-		names[i] = t.Name
+// missingVersions names the versions strictly between prev and cur. A gap
+// can be nearly a billion versions wide (v1 and v999999999), so past three
+// it names the first and the last and counts the rest.
+func missingVersions(rest string, prev, cur int) string {
+	if cur-prev-1 > 3 {
+		return fmt.Sprintf("v%d.%s to v%d.%s (%d versions)", prev+1, rest, cur-1, rest, cur-prev-1)
 	}
-	return names
+	var missing []string
+	for v := prev + 1; v < cur; v++ {
+		missing = append(missing, fmt.Sprintf("v%d.%s", v, rest))
+	}
+	return strings.Join(missing, ", ")
 }
 
 // unversioned strips the version segment: "v1.user.signup" -> "user.signup".
