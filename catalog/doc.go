@@ -58,6 +58,17 @@
 // with an older version of itself, and Validate runs the rules the Go
 // generator depends on.
 //
+// # Limits
+//
+// A catalog is input anyone with write access to a repository can change,
+// so Parse treats it as untrusted. A file may be at most MaxFileSize
+// (1 MiB), and with its YAML aliases (*name) expanded it may hold at most
+// MaxNodes (100,000) nodes and MaxTextSize (1 MiB) of text: aliases are
+// allowed, to share a payload between versions, but cannot make a small
+// file stand for a huge catalog. An alias inside the node it names is
+// refused. The errors match ErrTooLarge and name the limit. The generators
+// refuse to produce more than MaxOutputSize (16 MiB).
+//
 // # Generating
 //
 // GenerateGo writes constants (TopicUserSignupV1), payload structs

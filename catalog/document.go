@@ -71,34 +71,7 @@ func seq(items ...*yaml.Node) *yaml.Node {
 // ref builds a Reference Object.
 func ref(pointer string) *yaml.Node { return obj("$ref", pointer) }
 
-// encodeYAML writes n as a YAML document with two-space indentation.
-func encodeYAML(n *yaml.Node) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(n); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// encodeJSON writes n as indented JSON, keys in node order.
-func encodeJSON(n *yaml.Node) ([]byte, error) {
-	var compact bytes.Buffer
-	if err := writeJSON(&compact, n); err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, compact.Bytes(), "", "  "); err != nil {
-		return nil, err
-	}
-	out.WriteByte('\n')
-	return out.Bytes(), nil
-}
-
+// writeJSON writes n as compact JSON, keys in node order.
 func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.MappingNode:

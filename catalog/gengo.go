@@ -49,12 +49,29 @@ func GenerateGo(c *Catalog, opts ...GoOption) ([]byte, error) {
 	}
 	g := &goGen{c: c, imports: newImportSet()}
 	src := g.file(cfg.pkg)
+	// Checked before formatting too: gofmt on a huge file is the slow part.
+	if err := checkOutputSize(c, "Go code", len(src)); err != nil {
+		return nil, err
+	}
 	out, err := format.Source(src)
 	if err != nil {
-		// A bug in this generator, not in the catalog: show what it made.
-		return nil, fmt.Errorf("generated Go does not parse (please report this as a choreo bug): %w\n%s", err, src)
+		// A bug in this generator, not in the catalog: show what it made,
+		// or the start of it.
+		return nil, fmt.Errorf("generated Go does not parse (please report this as a choreo bug): %w\n%s", err, excerpt(src))
+	}
+	if err := checkOutputSize(c, "Go code", len(out)); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// excerpt returns src, or its first 16 KiB and how much is left out.
+func excerpt(src []byte) string {
+	const keep = 16 << 10
+	if len(src) <= keep {
+		return string(src)
+	}
+	return fmt.Sprintf("%s\n... (%d more bytes)", src[:keep], len(src)-keep)
 }
 
 type goGen struct {

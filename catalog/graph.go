@@ -39,14 +39,19 @@ func GenerateGraph(c *Catalog, format GraphFormat) ([]byte, error) {
 		return nil, err
 	}
 	g := newGraph(c)
+	var out []byte
 	switch format {
 	case GraphMermaid:
-		return g.mermaid(), nil
+		out = g.mermaid()
 	case GraphDot:
-		return g.dot(), nil
+		out = g.dot()
 	default:
 		return nil, fmt.Errorf("unknown graph format %q; use %s or %s", format, GraphMermaid, GraphDot)
 	}
+	if err := checkOutputSize(c, "graph", len(out)); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // graph is the format-neutral picture: nodes with stable IDs and edges.

@@ -17,6 +17,10 @@ const (
 	// RuleSyntax: the file is not a well-formed catalog (YAML syntax,
 	// unknown or duplicate keys, wrong value kinds, format version).
 	RuleSyntax Rule = "syntax"
+	// RuleLimit: the file, or what its aliases expand to, is past a size
+	// limit (MaxFileSize, MaxNodes, MaxTextSize). Errors under this rule
+	// also match ErrTooLarge.
+	RuleLimit Rule = "limit"
 	// RuleGrammar: a topic name breaks the grammar of topic.Parse.
 	RuleGrammar Rule = "grammar"
 	// RuleKind: the verb reads the same in both tenses (reset, put) and the

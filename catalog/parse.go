@@ -14,8 +14,9 @@ import (
 
 // Parse parses a catalog from data; file names it in diagnostics.
 //
-// Parse checks the shape of the file: YAML syntax, known keys, the format
-// version, value kinds and duplicate keys. It returns an error matching
+// Parse checks the shape of the file: its size and what its aliases expand
+// to (see MaxFileSize), YAML syntax, known keys, the format version, value
+// kinds and duplicate keys. It returns an error matching
 // ErrInvalid that lists every such problem as "file:line: message". Rules
 // about the content (topic grammar, tense, field types, who handles what)
 // are checked by Lint and by the generators, so a catalog with, say, a
@@ -62,6 +63,9 @@ func (p *parser) yamlError(err error) {
 }
 
 func (p *parser) parse(data []byte) *Catalog {
+	if !p.checkFileSize(data) {
+		return nil
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		p.yamlError(err)
@@ -69,6 +73,9 @@ func (p *parser) parse(data []byte) *Catalog {
 	}
 	if len(doc.Content) == 0 {
 		p.errorf(0, "the file is empty; a catalog needs at least `version: %d` and a `topics:` section", FormatVersion)
+		return nil
+	}
+	if !p.checkExpansion(doc.Content[0]) {
 		return nil
 	}
 	root := resolve(doc.Content[0])
