@@ -56,8 +56,8 @@ type Diagnostic struct {
 	// when it concerns the file as a whole.
 	Line int
 	// Column is the 1-based column (in characters) within Line, for
-	// findings about a single place in the line; 0 when the finding is
-	// about the key as a whole.
+	// findings about one place in the line (a character, an alias); 0
+	// when the finding is about the key as a whole.
 	Column int
 	// Severity tells errors from warnings.
 	Severity Severity
@@ -70,19 +70,23 @@ type Diagnostic struct {
 
 // String formats d the way compilers do, so editors can jump to it:
 // "file:line: message" (or "file:line:column: message") for errors and
-// "file:line: warning: message" for warnings.
+// "file:line: warning: message" for warnings. It is always one line: a
+// file name or a quoted catalog string holding a line break, a control or
+// a bidirectional character shows it as an escape (\n, \u202e), so a
+// hostile catalog cannot forge or disguise lines of lint output.
 func (d Diagnostic) String() string {
-	loc := d.File
+	loc := escapeUnsafe(d.File, false)
 	if d.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", d.File, d.Line)
+		loc = fmt.Sprintf("%s:%d", loc, d.Line)
 		if d.Column > 0 {
 			loc = fmt.Sprintf("%s:%d", loc, d.Column)
 		}
 	}
+	msg := escapeUnsafe(d.Message, false)
 	if d.Severity == SeverityWarning {
-		return loc + ": warning: " + d.Message
+		return loc + ": warning: " + msg
 	}
-	return loc + ": " + d.Message
+	return loc + ": " + msg
 }
 
 // Error is returned by Parse, Load and the generators when a catalog has

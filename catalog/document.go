@@ -52,8 +52,12 @@ func value(v any) *yaml.Node {
 	}
 }
 
+// str builds a string node. Every string of a generated document passes
+// through here, so this is where characters catalog text must not hold
+// (which Parse and Lint reject, but a Catalog built by hand may carry) are
+// turned into visible escapes: a document never contains one.
 func str(s string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: escapeUnsafe(s, true)}
 }
 
 func strs(ss ...string) *yaml.Node {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/format"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/choreo-bus/choreo/topic"
@@ -91,7 +92,7 @@ func (g *goGen) file(pkg string) []byte {
 	}
 	var b strings.Builder
 	b.WriteString(GeneratedHeader + "\n")
-	fmt.Fprintf(&b, "// Source: %s\n\n", filepath.Base(g.c.File))
+	fmt.Fprintf(&b, "// Source: %s\n\n", sourceName(g.c.File))
 	fmt.Fprintf(&b, "package %s\n\n", pkg)
 	g.imports.write(&b)
 	b.WriteString(body.String())
@@ -181,6 +182,18 @@ func needsSkipTenseCheck(t *Topic) bool {
 	return t.SkipTenseCheck && topic.CheckTense(t.parsed, t.Kind) != nil
 }
 
+// sourceName is the catalog's file name as the generated header shows it:
+// the base name, quoted as a Go string when it holds a line break or any
+// other character catalog text must not hold, so that a hostile file name
+// can neither end the comment and inject code nor hide in it.
+func sourceName(file string) string {
+	base := filepath.Base(file)
+	if _, _, found := unsafeIn(base, false); found {
+		return strconv.Quote(base)
+	}
+	return base
+}
+
 // writeDoc writes text as a comment paragraph, preceded by an empty comment
 // line when it follows a first sentence. A field's doc has no first
 // sentence of its own: indent marks that case.
@@ -193,7 +206,9 @@ func writeDoc(b *strings.Builder, indent, text string) {
 		b.WriteString("//\n")
 	}
 	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimRight(line, " \t\r")
+		// Validate rejects control and bidirectional characters; escaping
+		// them here as well keeps them out of the file whatever reaches it.
+		line = escapeUnsafe(strings.TrimRight(line, " \t\r"), true)
 		if line == "" {
 			b.WriteString(indent + "//\n")
 			continue

@@ -131,13 +131,13 @@ func (g *graph) mermaid() []byte {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
 	for _, n := range g.services {
-		fmt.Fprintf(&b, "  %s(%q)\n", n.id, n.label)
+		fmt.Fprintf(&b, "  %s(%s)\n", n.id, mermaidQuote(n.label))
 	}
 	for _, n := range g.commands {
-		fmt.Fprintf(&b, "  %s[/%q/]\n", n.id, n.label)
+		fmt.Fprintf(&b, "  %s[/%s/]\n", n.id, mermaidQuote(n.label))
 	}
 	for _, n := range g.events {
-		fmt.Fprintf(&b, "  %s([%q])\n", n.id, n.label)
+		fmt.Fprintf(&b, "  %s([%s])\n", n.id, mermaidQuote(n.label))
 	}
 	for _, e := range g.edges {
 		arrow := "-->" // command traffic: solid
@@ -191,7 +191,14 @@ func (g *graph) dot() []byte {
 	return []byte(b.String())
 }
 
-// dotQuote returns s as a Graphviz quoted string.
+// dotQuote returns s as a Graphviz quoted string, on one line and with
+// any character catalog text must not hold written as an escape.
 func dotQuote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(escapeUnsafe(s, false)) + `"`
+}
+
+// mermaidQuote returns s as a Mermaid quoted label. Mermaid has no
+// backslash escapes inside quotes; a quote is written as the entity #quot;.
+func mermaidQuote(s string) string {
+	return `"` + strings.ReplaceAll(escapeUnsafe(s, false), `"`, "#quot;") + `"`
 }

@@ -145,7 +145,7 @@ func checkOutputSize(c *Catalog, what string, n int) error {
 // size says how large it would be.
 func outputTooLarge(c *Catalog, what, size string) error {
 	return fmt.Errorf("%w: the %s generated from %s %s, the limit (MaxOutputSize); split the system into several catalogs",
-		ErrTooLarge, what, c.File, size)
+		ErrTooLarge, what, escapeUnsafe(c.File, false), size)
 }
 
 // sizeText writes a byte count the way the limits are documented: "1 MiB".

@@ -21,6 +21,12 @@ const (
 	// limit (MaxFileSize, MaxNodes, MaxTextSize). Errors under this rule
 	// also match ErrTooLarge.
 	RuleLimit Rule = "limit"
+	// RuleCharacter: the file or one of its strings holds a character that
+	// catalog text must not hold: a control character (other than tab and
+	// line feed in descriptions), a bidirectional control (Trojan Source),
+	// a line or paragraph separator, a byte-order mark past the start of
+	// the file, or bytes that are not UTF-8.
+	RuleCharacter Rule = "character"
 	// RuleGrammar: a topic name breaks the grammar of topic.Parse.
 	RuleGrammar Rule = "grammar"
 	// RuleKind: the verb reads the same in both tenses (reset, put) and the
@@ -156,6 +162,7 @@ func (l *linter) warnf(rule Rule, line int, format string, args ...any) {
 
 // definitions checks what the topics themselves say.
 func (l *linter) definitions() {
+	l.characters()
 	if p := l.c.Package; p != "" && !isPackageName(p) {
 		l.errorf(RulePackage, l.c.PackageLine, "package %q is not a Go package name; use an identifier such as topics", p)
 	}
@@ -260,6 +267,7 @@ func (l *linter) goNames() {
 
 // services checks who sends, handles, publishes and subscribes.
 func (l *linter) services() {
+	l.serviceCharacters()
 	users := map[string]map[Role][]*Service{}
 	for _, s := range l.c.Services {
 		if !isServiceName(s.Name) {

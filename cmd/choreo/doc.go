@@ -11,7 +11,9 @@
 //
 // The catalog is treated as untrusted input: a catalog larger than 1 MiB,
 // or whose YAML aliases expand past 100,000 nodes or 1 MiB of text, is
-// refused, and no generated output may pass 16 MiB.
+// refused, as is one holding control, bidirectional (Trojan Source) or
+// line-separator characters; no generated output may pass 16 MiB; and file
+// names and values in messages are printed with such characters escaped.
 //
 // # choreo gen go
 //

@@ -64,9 +64,9 @@ func (c *cli) reportError(cmd string, err error) {
 	case errors.As(err, &invalid):
 		printDiagnostics(c.stderr, invalid.Diagnostics)
 	case errors.Is(err, fs.ErrNotExist):
-		fmt.Fprintf(c.stderr, "%s: %v (name the catalog with -catalog FILE)\n", cmd, err)
+		c.errorLine(fmt.Sprintf("%s: %v (name the catalog with -catalog FILE)", cmd, err))
 	default:
-		fmt.Fprintf(c.stderr, "%s: %v\n", cmd, err)
+		c.errorLine(fmt.Sprintf("%s: %v", cmd, err))
 	}
 }
 
