@@ -108,6 +108,10 @@ func (c *cli) genGo(args []string) int {
 	if code, ok := c.parse(fs, genGoHelp, args); !ok {
 		return code
 	}
+	if reason := checkOut(*path, *out); reason != "" {
+		c.usageError(cmd, reason)
+		return exitUsage
+	}
 	cat, ok := c.load(cmd, *path)
 	if !ok {
 		return exitFail
@@ -171,6 +175,12 @@ func (c *cli) genAsyncAPI(args []string) int {
 		c.usageError(cmd, fmt.Sprintf("-format %q: use yaml or json", *format))
 		return exitUsage
 	}
+	for _, reason := range []string{checkServer(*server), checkVersion(*version), checkOut(*path, *out)} {
+		if reason != "" {
+			c.usageError(cmd, reason)
+			return exitUsage
+		}
+	}
 	asJSON := *format == "json" || *format == "" && !*all && strings.EqualFold(filepath.Ext(*out), ".json")
 	opts := []catalog.AsyncAPIOption{
 		catalog.WithNamespace(*namespace), catalog.WithServer(*server), catalog.WithInfoVersion(*version),
@@ -209,6 +219,9 @@ func (c *cli) genAsyncAPI(args []string) int {
 			return exitFail
 		}
 		name := catalog.AsyncAPIFileName(s.Name, asJSON)
+		if !filepath.IsLocal(name) || filepath.Base(name) != name {
+			return c.failf(cmd, "service %q does not make a file name; name services with letters, digits, - and _", s.Name)
+		}
 		if total += len(doc); total > catalog.MaxOutputSize {
 			return c.failf(cmd, "%v: the %d services of %s make more than %d MiB of AsyncAPI documents, the limit (MaxOutputSize); split the system into several catalogs", catalog.ErrTooLarge, len(cat.Services), cat.File, catalog.MaxOutputSize>>20)
 		}
