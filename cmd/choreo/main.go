@@ -22,7 +22,15 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.Background(), context.CancelFunc(func() {})
+	if len(os.Args) > 1 && os.Args[1] == "dev" {
+		// dev runs until told to stop and then shuts its server down
+		// cleanly. The other commands keep the default handling, so that
+		// Ctrl+C or SIGTERM ends them at once: catching the signal for
+		// them, as for dev, made a command stuck on its input (a pipe
+		// given as -catalog) impossible to interrupt.
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	}
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
