@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/choreo-bus/choreo/topic"
@@ -181,9 +182,17 @@ func (c *Catalog) Service(name string) *Service {
 	return nil
 }
 
-// Load reads and parses the catalog file at path. See Parse.
+// Load reads and parses the catalog file at path. See Parse. It reads at
+// most one byte more than MaxFileSize, so naming a huge file or a device
+// that never ends (/dev/zero) gives the size error instead of exhausting
+// memory.
 func Load(path string) (*Catalog, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read catalog: %w", err)
 	}

@@ -27,14 +27,21 @@ func Breaking(old, cur *Catalog) []Diagnostic {
 	report := func(file string, line int, sev Severity, rule Rule, format string, args ...any) {
 		ds = append(ds, Diagnostic{File: file, Line: line, Severity: sev, Rule: rule, Message: fmt.Sprintf(format, args...)})
 	}
+	curTopics := make(map[string]*Topic, len(cur.Topics))
+	for _, t := range cur.Topics {
+		if _, dup := curTopics[t.Name]; !dup {
+			curTopics[t.Name] = t
+		}
+	}
+	highest := highestVersions(cur)
 	for _, ot := range old.Topics {
-		nt := cur.Topic(ot.Name)
+		nt := curTopics[ot.Name]
 		if nt == nil {
 			report(old.File, ot.Line, SeverityWarning, RuleRemovedTopic,
 				"topic %s was removed from %s; services built from the old catalog that still send or handle it will fail", ot.Name, cur.File)
 			continue
 		}
-		bump := bumpHint(cur, nt)
+		bump := bumpHint(highest, nt)
 		breaking := func(line int, format string, args ...any) {
 			if line == 0 {
 				line = nt.Line
@@ -75,8 +82,14 @@ func compareFields(ot, nt *Topic, breaking, warn func(line int, format string, a
 		}
 	}
 	// A removed field and an added field of the same type are most likely
-	// a rename; pair them in file order so each is reported once.
+	// a rename; pair them in file order so each is reported once. Added
+	// fields wait in a queue per type, so pairing costs one map lookup per
+	// removed field however many fields a payload has.
 	renamed := map[*Field]bool{}
+	addedByType := map[string][]*Field{}
+	for _, f := range added {
+		addedByType[typeKey(f)] = append(addedByType[typeKey(f)], f)
+	}
 	for _, of := range ot.Fields {
 		nf := newFields[of.Name]
 		if nf != nil {
@@ -86,11 +99,8 @@ func compareFields(ot, nt *Topic, breaking, warn func(line int, format string, a
 			continue
 		}
 		var to *Field
-		for _, f := range added {
-			if !renamed[f] && sameType(of, f) {
-				to = f
-				break
-			}
+		if queue := addedByType[typeKey(of)]; len(queue) > 0 {
+			to, addedByType[typeKey(of)] = queue[0], queue[1:]
 		}
 		if to != nil {
 			renamed[to] = true
@@ -108,25 +118,38 @@ func compareFields(ot, nt *Topic, breaking, warn func(line int, format string, a
 
 // sameType compares field types by meaning ("[]int64" and " []int64 "
 // are the same); unparsable types are compared as written.
-func sameType(a, b *Field) bool {
-	if a.typeErr != nil || b.typeErr != nil {
-		return strings.TrimSpace(a.Type) == strings.TrimSpace(b.Type)
+func sameType(a, b *Field) bool { return typeKey(a) == typeKey(b) }
+
+// typeKey is what sameType compares: the canonical spelling of a type
+// that parses, the trimmed text of one that does not. A text that parses
+// never equals one that does not, so the two kinds cannot collide.
+func typeKey(f *Field) string {
+	if f.typeErr != nil || f.typ.base == 0 {
+		return "?" + strings.TrimSpace(f.Type)
 	}
-	return a.typ == b.typ
+	return f.typ.String()
+}
+
+// highestVersions maps each topic name without its version
+// ("user.signup") to the highest version the catalog declares of it.
+func highestVersions(c *Catalog) map[string]int {
+	highest := map[string]int{}
+	for _, t := range c.Topics {
+		if t.parseErr == nil {
+			rest := unversioned(t.Name)
+			highest[rest] = max(highest[rest], t.parsed.Version)
+		}
+	}
+	return highest
 }
 
 // bumpHint says which version to add instead: one above the highest
 // version of the topic in the catalog.
-func bumpHint(c *Catalog, t *Topic) string {
+func bumpHint(highest map[string]int, t *Topic) string {
 	if t.parseErr != nil {
 		return "bump to a new version instead"
 	}
-	highest := t.parsed.Version
 	rest := unversioned(t.Name)
-	for _, other := range c.Topics {
-		if other.parseErr == nil && unversioned(other.Name) == rest && other.parsed.Version > highest {
-			highest = other.parsed.Version
-		}
-	}
-	return fmt.Sprintf("bump to v%d: declare v%d.%s with the new payload and keep %s until its consumers have moved", highest+1, highest+1, rest, t.Name)
+	next := max(highest[rest], t.parsed.Version) + 1
+	return fmt.Sprintf("bump to v%d: declare v%d.%s with the new payload and keep %s until its consumers have moved", next, next, rest, t.Name)
 }

@@ -14,6 +14,11 @@ import (
 // Diagnostics.
 var ErrInvalid = errors.New("invalid catalog")
 
+// ErrTooLarge is matched (with errors.Is) by the error about a catalog
+// past one of the size limits (MaxFileSize, MaxNodes, MaxTextSize), and by
+// the error of a generator whose output would pass MaxOutputSize.
+var ErrTooLarge = errors.New("catalog too large")
+
 // ErrUnknownService is returned (wrapped) when a generator is asked for a
 // service the catalog does not declare.
 var ErrUnknownService = errors.New("unknown service")
@@ -50,6 +55,10 @@ type Diagnostic struct {
 	// Line is the 1-based line of the YAML key the finding is about, or 0
 	// when it concerns the file as a whole.
 	Line int
+	// Column is the 1-based column (in characters) within Line, for
+	// findings about one place in the line (a character, an alias); 0
+	// when the finding is about the key as a whole.
+	Column int
 	// Severity tells errors from warnings.
 	Severity Severity
 	// Rule names the check that produced the finding (see the Rule
@@ -60,17 +69,24 @@ type Diagnostic struct {
 }
 
 // String formats d the way compilers do, so editors can jump to it:
-// "file:line: message" for errors and "file:line: warning: message" for
-// warnings.
+// "file:line: message" (or "file:line:column: message") for errors and
+// "file:line: warning: message" for warnings. It is always one line: a
+// file name or a quoted catalog string holding a line break, a control or
+// a bidirectional character shows it as an escape (\n, \u202e), so a
+// hostile catalog cannot forge or disguise lines of lint output.
 func (d Diagnostic) String() string {
-	loc := d.File
+	loc := escapeUnsafe(d.File, false)
 	if d.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", d.File, d.Line)
+		loc = fmt.Sprintf("%s:%d", loc, d.Line)
+		if d.Column > 0 {
+			loc = fmt.Sprintf("%s:%d", loc, d.Column)
+		}
 	}
+	msg := escapeUnsafe(d.Message, false)
 	if d.Severity == SeverityWarning {
-		return loc + ": warning: " + d.Message
+		return loc + ": warning: " + msg
 	}
-	return loc + ": " + d.Message
+	return loc + ": " + msg
 }
 
 // Error is returned by Parse, Load and the generators when a catalog has
@@ -80,17 +96,44 @@ type Error struct {
 	Diagnostics []Diagnostic
 }
 
-// Error lists the diagnostics, one per line.
+// MaxListed is how many diagnostics Error lists (and the choreo command
+// prints) before it summarises the rest as "... and N more": the first
+// findings show what to fix, and thousands of lines help nobody.
+const MaxListed = 100
+
+// Error lists the diagnostics, one per line, up to MaxListed of them.
 func (e *Error) Error() string {
-	lines := make([]string, len(e.Diagnostics))
-	for i, d := range e.Diagnostics {
+	shown := min(len(e.Diagnostics), MaxListed)
+	lines := make([]string, shown, shown+1)
+	for i, d := range e.Diagnostics[:shown] {
 		lines[i] = d.String()
+	}
+	if rest := len(e.Diagnostics) - shown; rest > 0 {
+		lines = append(lines, MoreLine(rest))
 	}
 	return strings.Join(lines, "\n")
 }
 
-// Is reports whether target is ErrInvalid.
-func (e *Error) Is(target error) bool { return target == ErrInvalid }
+// MoreLine is the line that stands for n diagnostics left out of a listing.
+func MoreLine(n int) string {
+	return fmt.Sprintf("... and %d more (fix the ones above and run again to see them)", n)
+}
+
+// Is reports whether target is ErrInvalid, or ErrTooLarge when a finding
+// is about a size limit (RuleLimit).
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrInvalid:
+		return true
+	case ErrTooLarge:
+		for _, d := range e.Diagnostics {
+			if d.Rule == RuleLimit {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // HasErrors reports whether ds holds at least one SeverityError finding.
 func HasErrors(ds []Diagnostic) bool {
@@ -118,7 +161,7 @@ func errorsOf(ds []Diagnostic) error {
 	return &Error{Diagnostics: errs}
 }
 
-// SortDiagnostics orders ds by file, line, severity (errors first) and
+// SortDiagnostics orders ds by file, line, column, severity (errors first) and
 // message, the order Lint and Breaking return, so that output combined from
 // both is stable from run to run.
 func SortDiagnostics(ds []Diagnostic) { sortDiagnostics(ds) }
@@ -131,6 +174,9 @@ func sortDiagnostics(ds []Diagnostic) {
 		}
 		if a.Line != b.Line {
 			return a.Line < b.Line
+		}
+		if a.Column != b.Column {
+			return a.Column < b.Column
 		}
 		if a.Severity != b.Severity {
 			return a.Severity < b.Severity

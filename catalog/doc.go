@@ -60,11 +60,32 @@
 //
 // # Checking
 //
-// Parse and Load check the file's shape and report problems as
-// "file:line: message" in an error matching ErrInvalid. Lint checks the
+// Parse and Load check the file's size, characters and shape and report
+// problems as "file:line: message" in an error matching ErrInvalid. Lint checks the
 // content (the Rule constants list every rule), Breaking compares a catalog
 // with an older version of itself, and Validate runs the rules the Go
 // generator depends on.
+//
+// # Limits and hostile input
+//
+// A catalog is input anyone with write access to a repository can change,
+// so Parse treats it as untrusted. A file may be at most MaxFileSize
+// (1 MiB), and with its YAML aliases (*name) expanded it may hold at most
+// MaxNodes (100,000) nodes and MaxTextSize (1 MiB) of text: aliases are
+// allowed, to share a payload between versions, but cannot make a small
+// file stand for a huge catalog. An alias inside the node it names is
+// refused. The errors match ErrTooLarge and name the limit.
+//
+// No string of a catalog, and no byte of the file, may be a control
+// character (tab and line feed are fine in descriptions, CRLF line ends
+// are fine), a bidirectional control (U+202A-U+202E, U+2066-U+2069,
+// U+200E, U+200F, U+061C: Trojan Source), a line or paragraph separator
+// (U+2028, U+2029, U+0085), or a byte-order mark other than one at the
+// very start of the file (RuleCharacter, with line and column). The
+// generators escape any such character that still reaches them in a
+// Catalog built by hand, quote a file name that holds one, and stay within
+// MaxOutputSize; Diagnostic.String prints one line whatever the file name
+// or message holds.
 //
 // # Generating
 //

@@ -52,8 +52,12 @@ func value(v any) *yaml.Node {
 	}
 }
 
+// str builds a string node. Every string of a generated document passes
+// through here, so this is where characters catalog text must not hold
+// (which Parse and Lint reject, but a Catalog built by hand may carry) are
+// turned into visible escapes: a document never contains one.
 func str(s string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: escapeUnsafe(s, true)}
 }
 
 func strs(ss ...string) *yaml.Node {
@@ -71,34 +75,7 @@ func seq(items ...*yaml.Node) *yaml.Node {
 // ref builds a Reference Object.
 func ref(pointer string) *yaml.Node { return obj("$ref", pointer) }
 
-// encodeYAML writes n as a YAML document with two-space indentation.
-func encodeYAML(n *yaml.Node) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(n); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// encodeJSON writes n as indented JSON, keys in node order.
-func encodeJSON(n *yaml.Node) ([]byte, error) {
-	var compact bytes.Buffer
-	if err := writeJSON(&compact, n); err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, compact.Bytes(), "", "  "); err != nil {
-		return nil, err
-	}
-	out.WriteByte('\n')
-	return out.Bytes(), nil
-}
-
+// writeJSON writes n as compact JSON, keys in node order.
 func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.MappingNode:

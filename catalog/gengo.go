@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/format"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/choreo-bus/choreo/topic"
@@ -49,12 +50,29 @@ func GenerateGo(c *Catalog, opts ...GoOption) ([]byte, error) {
 	}
 	g := &goGen{c: c, imports: newImportSet()}
 	src := g.file(cfg.pkg)
+	// Checked before formatting too: gofmt on a huge file is the slow part.
+	if err := checkOutputSize(c, "Go code", len(src)); err != nil {
+		return nil, err
+	}
 	out, err := format.Source(src)
 	if err != nil {
-		// A bug in this generator, not in the catalog: show what it made.
-		return nil, fmt.Errorf("generated Go does not parse (please report this as a choreo bug): %w\n%s", err, src)
+		// A bug in this generator, not in the catalog: show what it made,
+		// or the start of it.
+		return nil, fmt.Errorf("generated Go does not parse (please report this as a choreo bug): %w\n%s", err, excerpt(src))
+	}
+	if err := checkOutputSize(c, "Go code", len(out)); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// excerpt returns src, or its first 16 KiB and how much is left out.
+func excerpt(src []byte) string {
+	const keep = 16 << 10
+	if len(src) <= keep {
+		return string(src)
+	}
+	return fmt.Sprintf("%s\n... (%d more bytes)", src[:keep], len(src)-keep)
 }
 
 type goGen struct {
@@ -74,7 +92,7 @@ func (g *goGen) file(pkg string) []byte {
 	}
 	var b strings.Builder
 	b.WriteString(GeneratedHeader + "\n")
-	fmt.Fprintf(&b, "// Source: %s\n\n", filepath.Base(g.c.File))
+	fmt.Fprintf(&b, "// Source: %s\n\n", sourceName(g.c.File))
 	fmt.Fprintf(&b, "package %s\n\n", pkg)
 	g.imports.write(&b)
 	b.WriteString(body.String())
@@ -165,6 +183,18 @@ func needsSkipTenseCheck(t *Topic) bool {
 	return t.SkipTenseCheck && topic.CheckTense(t.parsed, t.Kind) != nil
 }
 
+// sourceName is the catalog's file name as the generated header shows it:
+// the base name, quoted as a Go string when it holds a line break or any
+// other character catalog text must not hold, so that a hostile file name
+// can neither end the comment and inject code nor hide in it.
+func sourceName(file string) string {
+	base := filepath.Base(file)
+	if _, _, found := unsafeIn(base, false); found {
+		return strconv.Quote(base)
+	}
+	return base
+}
+
 // writeDoc writes text as a comment paragraph, preceded by an empty comment
 // line when it follows a first sentence. A field's doc has no first
 // sentence of its own: indent marks that case.
@@ -177,7 +207,9 @@ func writeDoc(b *strings.Builder, indent, text string) {
 		b.WriteString("//\n")
 	}
 	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimRight(line, " \t\r")
+		// Validate rejects control and bidirectional characters; escaping
+		// them here as well keeps them out of the file whatever reaches it.
+		line = escapeUnsafe(strings.TrimRight(line, " \t\r"), true)
 		if line == "" {
 			b.WriteString(indent + "//\n")
 			continue

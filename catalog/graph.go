@@ -39,14 +39,19 @@ func GenerateGraph(c *Catalog, format GraphFormat) ([]byte, error) {
 		return nil, err
 	}
 	g := newGraph(c)
+	var out []byte
 	switch format {
 	case GraphMermaid:
-		return g.mermaid(), nil
+		out = g.mermaid()
 	case GraphDot:
-		return g.dot(), nil
+		out = g.dot()
 	default:
 		return nil, fmt.Errorf("unknown graph format %q; use %s or %s", format, GraphMermaid, GraphDot)
 	}
+	if err := checkOutputSize(c, "graph", len(out)); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // graph is the format-neutral picture: nodes with stable IDs and edges.
@@ -67,10 +72,15 @@ type graphEdge struct {
 func newGraph(c *Catalog) *graph {
 	g := &graph{}
 	ids := map[string]bool{}
+	// next remembers, per base ID, the number to try next, so that many
+	// names sanitizing to the same ID (a-b, a_b, ...) cost one step each
+	// rather than a walk past every number already taken.
+	next := map[string]int{}
 	unique := func(id string) string {
 		base := id
-		for i := 2; ids[id]; i++ {
+		for i := max(next[base], 2); ids[id]; i++ {
 			id = fmt.Sprintf("%s_%d", base, i)
+			next[base] = i + 1
 		}
 		ids[id] = true
 		return id
@@ -121,13 +131,13 @@ func (g *graph) mermaid() []byte {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
 	for _, n := range g.services {
-		fmt.Fprintf(&b, "  %s(%q)\n", n.id, n.label)
+		fmt.Fprintf(&b, "  %s(%s)\n", n.id, mermaidQuote(n.label))
 	}
 	for _, n := range g.commands {
-		fmt.Fprintf(&b, "  %s[/%q/]\n", n.id, n.label)
+		fmt.Fprintf(&b, "  %s[/%s/]\n", n.id, mermaidQuote(n.label))
 	}
 	for _, n := range g.events {
-		fmt.Fprintf(&b, "  %s([%q])\n", n.id, n.label)
+		fmt.Fprintf(&b, "  %s([%s])\n", n.id, mermaidQuote(n.label))
 	}
 	for _, e := range g.edges {
 		arrow := "-->" // command traffic: solid
@@ -181,7 +191,14 @@ func (g *graph) dot() []byte {
 	return []byte(b.String())
 }
 
-// dotQuote returns s as a Graphviz quoted string.
+// dotQuote returns s as a Graphviz quoted string, on one line and with
+// any character catalog text must not hold written as an escape.
 func dotQuote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(escapeUnsafe(s, false)) + `"`
+}
+
+// mermaidQuote returns s as a Mermaid quoted label. Mermaid has no
+// backslash escapes inside quotes; a quote is written as the entity #quot;.
+func mermaidQuote(s string) string {
+	return `"` + strings.ReplaceAll(escapeUnsafe(s, false), `"`, "#quot;") + `"`
 }

@@ -17,6 +17,16 @@ const (
 	// RuleSyntax: the file is not a well-formed catalog (YAML syntax,
 	// unknown or duplicate keys, wrong value kinds, format version).
 	RuleSyntax Rule = "syntax"
+	// RuleLimit: the file, or what its aliases expand to, is past a size
+	// limit (MaxFileSize, MaxNodes, MaxTextSize). Errors under this rule
+	// also match ErrTooLarge.
+	RuleLimit Rule = "limit"
+	// RuleCharacter: the file or one of its strings holds a character that
+	// catalog text must not hold: a control character (other than tab and
+	// line feed in descriptions), a bidirectional control (Trojan Source),
+	// a line or paragraph separator, a byte-order mark past the start of
+	// the file, or bytes that are not UTF-8.
+	RuleCharacter Rule = "character"
 	// RuleGrammar: a topic name breaks the grammar of topic.Parse.
 	RuleGrammar Rule = "grammar"
 	// RuleKind: the verb reads the same in both tenses (reset, put) and the
@@ -77,7 +87,7 @@ const (
 // Lint checks every rule on c and returns the findings, errors and
 // warnings, sorted by line. It never modifies c.
 func Lint(c *Catalog) []Diagnostic {
-	l := &linter{c: c}
+	l := newLinter(c)
 	l.definitions()
 	l.services()
 	l.versionGaps()
@@ -90,7 +100,7 @@ func Lint(c *Catalog) []Diagnostic {
 // collisions, package name) and returns an error matching ErrInvalid that
 // lists the violations, or nil. Rules about services are left to Lint.
 func Validate(c *Catalog) error {
-	l := &linter{c: c}
+	l := newLinter(c)
 	l.definitions()
 	return errorsOf(l.diags)
 }
@@ -98,6 +108,44 @@ func Validate(c *Catalog) error {
 type linter struct {
 	c     *Catalog
 	diags []Diagnostic
+	// topics indexes c.Topics by name, and names lists them: services
+	// look topics up once per use, which must not cost a scan each.
+	topics map[string]*Topic
+	names  []string
+	// hints remembers the "did you mean" answer per undeclared name, and
+	// hintBudget is how many more names may be looked up: each lookup
+	// compares the name with every topic, and a few hints are all a
+	// reader uses.
+	hints      map[string]string
+	hintBudget int
+}
+
+// maxHintLookups bounds the topic names Lint finds a "did you mean" for.
+const maxHintLookups = 50
+
+func newLinter(c *Catalog) *linter {
+	l := &linter{c: c, topics: make(map[string]*Topic, len(c.Topics)), hints: map[string]string{}, hintBudget: maxHintLookups}
+	for _, t := range c.Topics {
+		if _, dup := l.topics[t.Name]; !dup {
+			l.topics[t.Name] = t
+		}
+		l.names = append(l.names, t.Name)
+	}
+	return l
+}
+
+// hint returns a declared topic name that name is probably a typo of, or "".
+func (l *linter) hint(name string) string {
+	if h, ok := l.hints[name]; ok {
+		return h
+	}
+	if l.hintBudget == 0 {
+		return ""
+	}
+	l.hintBudget--
+	h := suggest(name, l.names)
+	l.hints[name] = h
+	return h
 }
 
 func (l *linter) report(sev Severity, rule Rule, line int, format string, args ...any) {
@@ -117,6 +165,7 @@ func (l *linter) warnf(rule Rule, line int, format string, args ...any) {
 
 // definitions checks what the topics themselves say.
 func (l *linter) definitions() {
+	l.characters()
 	if p := l.c.Package; p != "" && !isPackageName(p) {
 		l.errorf(RulePackage, l.c.PackageLine, "package %q is not a Go package name; use an identifier such as topics", p)
 	}
@@ -177,6 +226,7 @@ func (l *linter) goNames() {
 
 // services checks who sends, handles, publishes and subscribes.
 func (l *linter) services() {
+	l.serviceCharacters()
 	users := map[string]map[Role][]*Service{}
 	for _, s := range l.c.Services {
 		if !isServiceName(s.Name) {
@@ -190,10 +240,10 @@ func (l *linter) services() {
 				continue
 			}
 			seen[key] = true
-			t := l.c.Topic(u.Topic)
+			t := l.topics[u.Topic]
 			if t == nil {
 				hint := ""
-				if near := suggest(u.Topic, l.topicNames()); near != "" {
+				if near := l.hint(u.Topic); near != "" {
 					hint = fmt.Sprintf(" (did you mean %s?)", near)
 				}
 				l.errorf(RuleUndeclared, u.Line, "service %s: %s %s, which is not declared under topics%s", s.Name, u.Role, u.Topic, hint)
@@ -250,21 +300,23 @@ func (l *linter) versionGaps() {
 			if cur-prev <= 1 {
 				continue
 			}
-			var missing []string
-			for v := prev + 1; v < cur; v++ {
-				missing = append(missing, fmt.Sprintf("v%d.%s", v, rest))
-			}
-			l.warnf(RuleVersionGap, ts[i].Line, "topic %s: version gap: %s missing between v%d and v%d", ts[i].Name, strings.Join(missing, ", "), prev, cur)
+			l.warnf(RuleVersionGap, ts[i].Line, "topic %s: version gap: %s missing between v%d and v%d", ts[i].Name, missingVersions(rest, prev, cur), prev, cur)
 		}
 	}
 }
 
-func (l *linter) topicNames() []string {
-	names := make([]string, len(l.c.Topics))
-	for i, t := range l.c.Topics {
-		names[i] = t.Name
+// missingVersions names the versions strictly between prev and cur. A gap
+// can be nearly a billion versions wide (v1 and v999999999), so past three
+// it names the first and the last and counts the rest.
+func missingVersions(rest string, prev, cur int) string {
+	if cur-prev-1 > 3 {
+		return fmt.Sprintf("v%d.%s to v%d.%s (%d versions)", prev+1, rest, cur-1, rest, cur-prev-1)
 	}
-	return names
+	var missing []string
+	for v := prev + 1; v < cur; v++ {
+		missing = append(missing, fmt.Sprintf("v%d.%s", v, rest))
+	}
+	return strings.Join(missing, ", ")
 }
 
 // unversioned strips the version segment: "v1.user.signup" -> "user.signup".

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -140,6 +141,40 @@ func TestSuggest(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, "services", suggest("service", []string{"version", "services"}))
 	assert.Equal(t, "", suggest("colour", []string{"kind", "payload"}))
-	assert.Equal(t, 3, editDistance("kitten", "sitting"))
-	assert.Equal(t, 0, editDistance("", ""))
+	assert.Equal(t, "v1.user.signup", suggest("v1.user.signpu", []string{"v1.user.signedup", "v1.user.signup"}))
+	assert.Equal(t, "", suggest(strings.Repeat("a", 2000), []string{strings.Repeat("a", 2001)}), "past the longest topic name, no suggestion")
+}
+
+// levenshtein is the textbook distance, to check boundedDistance against.
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func TestBoundedDistance(t *testing.T) {
+	t.Parallel()
+	words := []string{"", "a", "ab", "ba", "abc", "kitten", "sitting", "services", "service", "version", "v1.user.signup", "v1.user.signedup", "aaaa", "aaab", "baaa"}
+	for _, a := range words {
+		for _, b := range words {
+			want := levenshtein(a, b)
+			for k := 0; k <= 3; k++ {
+				assert.Equal(t, min(want, k+1), boundedDistance(a, b, k), "%q %q k=%d", a, b, k)
+			}
+		}
+	}
 }

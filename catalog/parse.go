@@ -14,8 +14,10 @@ import (
 
 // Parse parses a catalog from data; file names it in diagnostics.
 //
-// Parse checks the shape of the file: YAML syntax, known keys, the format
-// version, value kinds and duplicate keys. It returns an error matching
+// Parse checks the shape of the file: its size and what its aliases expand
+// to (see MaxFileSize), its characters (no control, bidirectional or
+// line-separator characters: see RuleCharacter), YAML syntax, known keys,
+// the format version, value kinds and duplicate keys. It returns an error matching
 // ErrInvalid that lists every such problem as "file:line: message". Rules
 // about the content (topic grammar, tense, field types, who handles what)
 // are checked by Lint and by the generators, so a catalog with, say, a
@@ -62,6 +64,9 @@ func (p *parser) yamlError(err error) {
 }
 
 func (p *parser) parse(data []byte) *Catalog {
+	if !p.checkFileSize(data) || !p.scanText(data) {
+		return nil
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		p.yamlError(err)
@@ -69,6 +74,9 @@ func (p *parser) parse(data []byte) *Catalog {
 	}
 	if len(doc.Content) == 0 {
 		p.errorf(0, "the file is empty; a catalog needs at least `version: %d` and a `topics:` section", FormatVersion)
+		return nil
+	}
+	if !p.checkExpansion(doc.Content[0]) {
 		return nil
 	}
 	root := resolve(doc.Content[0])
@@ -150,7 +158,7 @@ func (p *parser) topic(k, v *yaml.Node) *Topic {
 				t.KindLine = k.Line
 				p.kind(t, v, where)
 			case "description":
-				t.Description, _ = p.scalar(v, where+": description")
+				t.Description, _ = p.text(v, where+": description")
 			case "payload":
 				t.PayloadLine = k.Line
 				t.Fields = p.fields(v, where)
@@ -162,8 +170,9 @@ func (p *parser) topic(k, v *yaml.Node) *Topic {
 				t.SkipTenseCheck = v.Value == "true"
 			case "type":
 				t.GoTypeLine = k.Line
-				t.GoType, _ = p.scalar(v, where+": type")
-				if t.GoType == "" {
+				var ok bool
+				t.GoType, ok = p.scalar(v, where+": type")
+				if ok && t.GoType == "" {
 					p.errorf(v.Line, "%s: type: empty; write an existing Go type such as example.com/mod/pkg.Name, or remove the key", where)
 				}
 			default:
@@ -209,23 +218,27 @@ func (p *parser) fields(v *yaml.Node, where string) []*Field {
 	p.entries(v, where+": payload", func(k, v *yaml.Node) {
 		f := &Field{Name: k.Value, Line: k.Line}
 		fwhere := fmt.Sprintf("%s: field %s", where, f.Name)
+		typeOK := true // false once the type is reported as unreadable
 		switch {
 		case v.Kind == yaml.MappingNode:
 			p.entries(v, fwhere, func(k, v *yaml.Node) {
 				switch k.Value {
 				case "type":
-					f.Type, _ = p.scalar(v, fwhere+": type")
+					f.Type, typeOK = p.scalar(v, fwhere+": type")
 				case "description":
-					f.Description, _ = p.scalar(v, fwhere+": description")
+					f.Description, _ = p.text(v, fwhere+": description")
 				default:
 					p.unknownKey(k, fwhere, "type", "description")
 				}
 			})
 		case v.Kind == yaml.ScalarNode && !isNull(v):
-			f.Type = v.Value
+			f.Type, typeOK = p.scalar(v, fwhere)
 		case isNull(v):
 		default:
 			p.errorf(v.Line, "%s: expected a type such as string, or a mapping with type and description", fwhere)
+			return
+		}
+		if !typeOK {
 			return
 		}
 		if f.Type == "" {
@@ -269,7 +282,7 @@ func (p *parser) service(k, v *yaml.Node) *Service {
 			byRole[r] = p.uses(r, v, where)
 		default:
 			if k.Value == "description" {
-				s.Description, _ = p.scalar(v, where+": description")
+				s.Description, _ = p.text(v, where+": description")
 				return
 			}
 			p.unknownKey(k, where, "sends", "handles", "publishes", "subscribes", "description")
@@ -311,6 +324,9 @@ func (p *parser) entries(m *yaml.Node, where string, fn func(k, v *yaml.Node)) {
 			p.errorf(k.Line, "%s: keys must be plain names", where)
 			continue
 		}
+		if !p.checkText(k, where+": key", false) {
+			continue
+		}
 		if first, dup := seen[k.Value]; dup {
 			p.errorf(k.Line, "%s: key %q is given twice (first at line %d); merge the two", where, k.Value, first)
 			continue
@@ -320,14 +336,27 @@ func (p *parser) entries(m *yaml.Node, where string, fn func(k, v *yaml.Node)) {
 	}
 }
 
-// scalar returns v's text; it reports an error when v is a list or mapping.
-// A null value is the empty string.
+// scalar returns v's text, a value on one line; it reports an error when v
+// is a list or mapping or holds a character a name cannot (a line break,
+// a control or bidirectional character). A null value is the empty string.
 func (p *parser) scalar(v *yaml.Node, where string) (string, bool) {
+	return p.value(v, where, false)
+}
+
+// text is scalar for free text, which may span lines and hold tabs.
+func (p *parser) text(v *yaml.Node, where string) (string, bool) {
+	return p.value(v, where, true)
+}
+
+func (p *parser) value(v *yaml.Node, where string, multiline bool) (string, bool) {
 	if isNull(v) {
 		return "", true
 	}
 	if v.Kind != yaml.ScalarNode {
 		p.errorf(v.Line, "%s: expected a single value, not a list or mapping", where)
+		return "", false
+	}
+	if !p.checkText(v, where, multiline) {
 		return "", false
 	}
 	return v.Value, true

@@ -6,7 +6,16 @@
 // catalog.yaml), prints help with an example for -h, and exits 0 on
 // success, 1 when the work fails (an invalid catalog, lint errors, I/O) and
 // 2 on a wrong command line, with a one-line reason. Problems in a catalog
-// are printed as "file:line: message", naming the key at fault.
+// are printed as "file:line: message", naming the key at fault, at most 100
+// of them followed by a count of the rest.
+//
+// The catalog and the flag values are treated as untrusted input: a
+// catalog larger than 1 MiB, or whose YAML aliases expand past 100,000
+// nodes or 1 MiB of text, is refused, as is one holding control,
+// bidirectional (Trojan Source) or line-separator characters; file names
+// and values in messages are printed with such characters escaped; -out
+// may not name the catalog itself, and a device or pipe given as -out
+// (/dev/stdout) is written to rather than replaced.
 //
 // # choreo gen go
 //

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -61,13 +62,25 @@ func (c *cli) reportError(cmd string, err error) {
 	var invalid *catalog.Error
 	switch {
 	case errors.As(err, &invalid):
-		for _, d := range invalid.Diagnostics {
-			fmt.Fprintln(c.stderr, d)
-		}
+		printDiagnostics(c.stderr, invalid.Diagnostics)
 	case errors.Is(err, fs.ErrNotExist):
-		fmt.Fprintf(c.stderr, "%s: %v (name the catalog with -catalog FILE)\n", cmd, err)
+		c.errorLine(fmt.Sprintf("%s: %v (name the catalog with -catalog FILE)", cmd, err))
 	default:
-		fmt.Fprintf(c.stderr, "%s: %v\n", cmd, err)
+		c.errorLine(fmt.Sprintf("%s: %v", cmd, err))
+	}
+}
+
+// printDiagnostics prints the first catalog.MaxListed diagnostics, one per
+// line, and a last line counting the others: a hostile or broken catalog
+// can have hundreds of thousands of findings, and the first show what to
+// fix.
+func printDiagnostics(w io.Writer, ds []catalog.Diagnostic) {
+	for i, d := range ds {
+		if i == catalog.MaxListed {
+			fmt.Fprintln(w, catalog.MoreLine(len(ds)-i))
+			return
+		}
+		fmt.Fprintln(w, d)
 	}
 }
 
@@ -94,6 +107,10 @@ func (c *cli) genGo(args []string) int {
 	pkg := fs.String("package", "", "Go package `name` of the generated file (default: the catalog's package, else topics)")
 	if code, ok := c.parse(fs, genGoHelp, args); !ok {
 		return code
+	}
+	if reason := checkOut(*path, *out); reason != "" {
+		c.usageError(cmd, reason)
+		return exitUsage
 	}
 	cat, ok := c.load(cmd, *path)
 	if !ok {
@@ -158,6 +175,12 @@ func (c *cli) genAsyncAPI(args []string) int {
 		c.usageError(cmd, fmt.Sprintf("-format %q: use yaml or json", *format))
 		return exitUsage
 	}
+	for _, reason := range []string{checkServer(*server), checkVersion(*version), checkOut(*path, *out)} {
+		if reason != "" {
+			c.usageError(cmd, reason)
+			return exitUsage
+		}
+	}
 	asJSON := *format == "json" || *format == "" && !*all && strings.EqualFold(filepath.Ext(*out), ".json")
 	opts := []catalog.AsyncAPIOption{
 		catalog.WithNamespace(*namespace), catalog.WithServer(*server), catalog.WithInfoVersion(*version),
@@ -183,16 +206,33 @@ func (c *cli) genAsyncAPI(args []string) int {
 	if len(cat.Services) == 0 {
 		return c.failf(cmd, "%s declares no services; add a services section to describe them", cat.File)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return c.failf(cmd, "%v", err)
-	}
+	// Every document is generated before any is written: a catalog that
+	// fails for one service leaves the directory as it was, and the total,
+	// like each document, stays within catalog.MaxOutputSize however many
+	// services the catalog declares.
+	docs := make(map[string][]byte, len(cat.Services))
+	total := 0
 	for _, s := range cat.Services {
 		doc, err := catalog.GenerateAsyncAPI(cat, s.Name, opts...)
 		if err != nil {
 			c.reportError(cmd, err)
 			return exitFail
 		}
-		if err := writeFileAtomic(filepath.Join(*out, catalog.AsyncAPIFileName(s.Name, asJSON)), doc); err != nil {
+		name := catalog.AsyncAPIFileName(s.Name, asJSON)
+		if !filepath.IsLocal(name) || filepath.Base(name) != name {
+			return c.failf(cmd, "service %q does not make a file name; name services with letters, digits, - and _", s.Name)
+		}
+		if total += len(doc); total > catalog.MaxOutputSize {
+			return c.failf(cmd, "%v: the %d services of %s make more than %d MiB of AsyncAPI documents, the limit (MaxOutputSize); split the system into several catalogs", catalog.ErrTooLarge, len(cat.Services), cat.File, catalog.MaxOutputSize>>20)
+		}
+		docs[name] = doc
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return c.failf(cmd, "%v", err)
+	}
+	for _, s := range cat.Services {
+		name := catalog.AsyncAPIFileName(s.Name, asJSON)
+		if err := writeFileAtomic(filepath.Join(*out, name), docs[name]); err != nil {
 			return c.failf(cmd, "%v", err)
 		}
 	}

@@ -36,6 +36,10 @@ func (c *cli) graph(args []string) int {
 		c.usageError(cmd, fmt.Sprintf("-format %q: use mermaid or dot", *format))
 		return exitUsage
 	}
+	if reason := checkOut(*path, *out); reason != "" {
+		c.usageError(cmd, reason)
+		return exitUsage
+	}
 	cat, ok := c.load(cmd, *path)
 	if !ok {
 		return exitFail

@@ -12,8 +12,9 @@ const lintHelp = `
 Usage: choreo lint [-catalog FILE] [-against OLD_FILE]
 
 Checks the catalog and prints one line per finding, "file:line: message"
-for errors and "file:line: warning: message" for warnings. Exits 1 when
-there is an error, 0 when there are only warnings or nothing.
+for errors and "file:line: warning: message" for warnings, the first 100
+of them and then a count of the rest. Exits 1 when there is an error, 0
+when there are only warnings or nothing.
 
 Errors: topic grammar; a known verb whose tense contradicts the declared
 kind (v1.user.signup as an event), or an ambiguous verb (reset) without a
@@ -63,9 +64,9 @@ func (c *cli) lint(args []string) int {
 			catalog.SortDiagnostics(diags)
 		}
 	}
+	printDiagnostics(c.stdout, diags)
 	errs, warns := 0, 0
 	for _, d := range diags {
-		fmt.Fprintln(c.stdout, d)
 		if d.Severity == catalog.SeverityError {
 			errs++
 		} else {

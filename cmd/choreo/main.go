@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/choreo-bus/choreo/catalog"
 )
 
 // Exit codes.
@@ -20,7 +22,15 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.Background(), context.CancelFunc(func() {})
+	if len(os.Args) > 1 && os.Args[1] == "dev" {
+		// dev runs until told to stop and then shuts its server down
+		// cleanly. The other commands keep the default handling, so that
+		// Ctrl+C or SIGTERM ends them at once: catching the signal for
+		// them, as for dev, made a command stuck on its input (a pipe
+		// given as -catalog) impossible to interrupt.
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	}
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -77,13 +87,22 @@ type cli struct {
 
 // usageError prints a one-line reason for a wrong command line.
 func (c *cli) usageError(cmd, reason string) {
-	fmt.Fprintf(c.stderr, "%s: %s (run '%s -h' for help)\n", cmd, reason, cmd)
+	c.errorLine(fmt.Sprintf("%s: %s (run '%s -h' for help)", cmd, reason, cmd))
 }
 
 // failf prints why a command failed.
 func (c *cli) failf(cmd, format string, args ...any) int {
-	fmt.Fprintf(c.stderr, "%s: %s\n", cmd, fmt.Sprintf(format, args...))
+	c.errorLine(fmt.Sprintf("%s: %s", cmd, fmt.Sprintf(format, args...)))
 	return exitFail
+}
+
+// errorLine prints one line to standard error. Messages quote flag values
+// and file names, which come from whoever wrote the command line (a
+// go:generate directive, a CI script): any line break, control or
+// bidirectional character in them is printed as an escape, so that they
+// can neither forge further lines nor send terminal control sequences.
+func (c *cli) errorLine(line string) {
+	fmt.Fprintln(c.stderr, catalog.EscapeText(line))
 }
 
 // parse parses flags for the command fs.Name(). It returns ok=false with the
