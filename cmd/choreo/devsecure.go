@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/choreo-bus/choreo/embedded"
@@ -61,15 +62,23 @@ func (s *devSecurity) options(getenv func(string) string) ([]embedded.Option, er
 		return nil, fmt.Errorf("-tls-client-ca needs -tls-cert and -tls-key: client certificates are only asked for over TLS")
 	}
 	if s.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(s.tlsCert, s.tlsKey)
+		certPEM, err := readPEM("-tls-cert", s.tlsCert)
+		if err != nil {
+			return nil, err
+		}
+		keyPEM, err := readPEM("-tls-key", s.tlsKey)
+		if err != nil {
+			return nil, err
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("-tls-cert/-tls-key: %v", err)
 		}
 		cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		if s.clientCA != "" {
-			pem, err := os.ReadFile(s.clientCA)
+			pem, err := readPEM("-tls-client-ca", s.clientCA)
 			if err != nil {
-				return nil, fmt.Errorf("-tls-client-ca: %v", err)
+				return nil, err
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
@@ -91,4 +100,25 @@ func (s *devSecurity) describe() string {
 		return "the token in $" + envDevToken
 	}
 	return "no authentication"
+}
+
+// maxPEMSize bounds what is read of a certificate or key file: a flag can
+// name /dev/zero or a huge file by mistake.
+const maxPEMSize = 1 << 20
+
+// readPEM reads a PEM file named by flag, at most maxPEMSize bytes.
+func readPEM(flag, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", flag, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPEMSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %v", flag, path, err)
+	}
+	if len(b) > maxPEMSize {
+		return nil, fmt.Errorf("%s %s: larger than %d bytes; is it a PEM file?", flag, path, maxPEMSize)
+	}
+	return b, nil
 }

@@ -49,7 +49,8 @@ func TestDevSecurityFlagErrors(t *testing.T) {
 		{[]string{"-token"}, "set $" + envDevToken},
 		{[]string{"-tls-cert", "c.pem"}, "go together"},
 		{[]string{"-tls-client-ca", "ca.pem"}, "needs -tls-cert"},
-		{[]string{"-tls-cert", "/nonexistent/c.pem", "-tls-key", "/nonexistent/k.pem"}, "-tls-cert/-tls-key"},
+		{[]string{"-tls-cert", "/nonexistent/c.pem", "-tls-key", "/nonexistent/k.pem"}, "-tls-cert"},
+		{[]string{"-tls-cert", "/dev/zero", "-tls-key", "/dev/zero"}, "larger than"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), append([]string{"dev", "-port", "0"}, tc.args...), &stdout, &stderr)
