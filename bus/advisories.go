@@ -34,7 +34,18 @@ type deadLetterState struct {
 	cc      jetstream.ConsumeContext
 	watched map[string]bool // topic streams whose advisories are captured
 	stopped bool
+	// quit ends the goroutine that re-checks the capture (see recheck);
+	// rechecks waits for it.
+	quit     chan struct{}
+	rechecks sync.WaitGroup
+	every    time.Duration // advisoryRecheck unless a test shortens it
 }
+
+// advisoryRecheck is how often a bus checks that the advisory stream still
+// lists its streams' subjects: another bus's update, made from a list read
+// before this bus added its subject, can drop it (a stream update replaces
+// the whole list and has no compare-and-set).
+const advisoryRecheck = 30 * time.Second
 
 // watch makes sure the advisories of a topic stream's consumers are
 // captured and converted, within ctx (the set-up of the subscription that
@@ -49,6 +60,11 @@ func (s *deadLetterState) watch(ctx context.Context, b *Bus, stream string) {
 	err := b.captureAdvisories(ctx, stream)
 	if err == nil && s.cc == nil {
 		s.cc, err = b.consumeAdvisories(ctx)
+		if err == nil {
+			s.quit = make(chan struct{})
+			s.rechecks.Add(1)
+			go s.recheck(b, s.quit)
+		}
 	}
 	if err != nil {
 		b.cfg.logger.Warn("choreo: not capturing max-deliveries advisories yet; the next subscription tries again. Until then a message whose handler crashed on its last attempt does not show in DeadLetters", "stream", stream, "error", err)
@@ -60,12 +76,49 @@ func (s *deadLetterState) watch(ctx context.Context, b *Bus, stream string) {
 	s.watched[stream] = true
 }
 
+// recheck puts back, every advisoryRecheck, any of this bus's advisory
+// subjects another bus's update dropped, until stop.
+func (s *deadLetterState) recheck(b *Bus, quit <-chan struct{}) {
+	defer s.rechecks.Done()
+	every := s.every
+	if every == 0 {
+		every = advisoryRecheck
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-quit:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		streams := make([]string, 0, len(s.watched))
+		for stream := range s.watched {
+			streams = append(streams, stream)
+		}
+		s.mu.Unlock()
+		for _, stream := range streams {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := b.captureAdvisories(ctx, stream); err != nil {
+				b.cfg.logger.Warn("choreo: cannot check the advisory capture; will try again", "stream", stream, "error", err)
+			}
+			cancel()
+		}
+	}
+}
+
 // stop ends the converter, waiting for it at most until ctx is done.
 func (s *deadLetterState) stop(ctx context.Context) {
 	s.mu.Lock()
 	s.stopped = true // no start after stop
 	cc := s.cc
+	if s.quit != nil {
+		close(s.quit)
+		s.quit = nil
+	}
 	s.mu.Unlock()
+	s.rechecks.Wait()
 	if cc == nil {
 		return
 	}

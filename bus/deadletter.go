@@ -113,6 +113,10 @@ func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Deli
 	return keepOriginal, nil
 }
 
+// bodyCutNote marks, in Choreo-Dlq-Reduced, a dead letter whose body was
+// cut: Redeliver refuses it (the original is where the note says).
+const bodyCutNote = "body cut"
+
 // Bounds of a reduced dead letter's headers: what is kept of the original
 // headers in all, and of one value.
 const (
@@ -138,26 +142,36 @@ func tooLarge(err error) bool {
 func reduceDeadLetter(out *nats.Msg, maxPayload int64, d *Delivery) (bodyCut bool) {
 	h := nats.Header{}
 	var notes []string
-	kept, dropped := 0, 0
+	kept, dropped, cut := 0, 0, 0
 	for k, vs := range out.Header {
 		if strings.HasPrefix(k, topic.HeaderDeadLetterPrefix) || k == jetstream.MsgIDHeader {
 			h[k] = vs
 			continue
 		}
-		if len(vs) == 0 || !hasPrefixFold(k, "ce-") || kept+len(k) > reducedHeaderBudget {
+		if len(vs) == 0 || !hasPrefixFold(k, "ce-") {
 			dropped++
 			continue
 		}
 		v := truncate(vs[0], reducedValueMaxBytes)
+		if kept+len(k)+len(v) > reducedHeaderBudget {
+			dropped++
+			continue
+		}
+		if len(v) < len(vs[0]) {
+			cut++
+		}
 		kept += len(k) + len(v)
 		h[k] = []string{v}
 	}
 	if dropped > 0 {
-		notes = append(notes, fmt.Sprintf("%d headers dropped and long values cut to %d bytes", dropped, reducedValueMaxBytes))
+		notes = append(notes, fmt.Sprintf("%d headers dropped", dropped))
+	}
+	if cut > 0 {
+		notes = append(notes, fmt.Sprintf("%d values cut to %d bytes", cut, reducedValueMaxBytes))
 	}
 	room := int(maxPayload) - headerSize(h) - 512 // the Reduced header itself
 	if len(out.Data) > room {
-		notes = append(notes, fmt.Sprintf("body cut from %d to %d bytes", len(out.Data), max(room, 0)))
+		notes = append(notes, fmt.Sprintf("%s from %d to %d bytes", bodyCutNote, len(out.Data), max(room, 0)))
 		out.Data = out.Data[:max(room, 0)]
 		bodyCut = true
 	}

@@ -72,4 +72,6 @@ func TestTooLargeToParkWholeIsParkedReduced(t *testing.T) {
 	orig, err := s.GetMsg(ctx, evt.StreamSequence)
 	require.NoError(t, err)
 	require.True(t, string(bigBody.Data) == string(orig.Data), "the original event is intact")
+	// Redelivering the cut copy would deliver a broken message.
+	require.ErrorIs(t, b.Redeliver(ctx, evt), bus.ErrInvalidOption)
 }

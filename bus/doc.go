@@ -69,7 +69,8 @@
 // Streams are created on first use, one per kind and entity ("CMD_user"
 // with work-queue retention, "EVT_user" with limits retention and a max
 // age), with file storage and a duplicate window: the Nats-Msg-Id of every
-// message is its CloudEvents id, so a retried publish is stored once.
+// message is its CloudEvents source and id, so a retried publish is stored
+// once.
 // Stream and consumer handles are cached; publishing and delivery make no
 // extra round trips. A stream or consumer that exists with settings that
 // cannot change in place is an ErrIncompatible error naming the setting.

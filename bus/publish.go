@@ -15,7 +15,8 @@ import (
 
 // Receipt is the broker's acknowledgement of a stored message.
 type Receipt struct {
-	// ID is the message's CloudEvents id (also its Nats-Msg-Id).
+	// ID is the message's CloudEvents id (its Nats-Msg-Id is the source and
+	// this id, see envelope.MsgID).
 	ID string
 	// Stream and Sequence locate the stored message.
 	Stream   string
@@ -36,9 +37,10 @@ type publishConfig struct {
 	extensions    map[string]string
 }
 
-// WithID sets the message's CloudEvents id (and Nats-Msg-Id) instead of a
-// new UUIDv7. Use it to make a retried publish idempotent: the stream drops
-// a second message with the same id inside its duplicate window.
+// WithID sets the message's CloudEvents id instead of a new UUIDv7. Use it
+// to make a retried publish idempotent: the stream drops a second message
+// of this service with the same id inside its duplicate window (another
+// service's message with the same id is another event).
 func WithID(id string) PublishOption { return func(p *publishConfig) { p.id = id } }
 
 // WithSubject sets ce-subject, the thing the message is about (a user id, an

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -41,6 +42,10 @@ func (b *Bus) Redeliver(ctx context.Context, dl DeadLetter) error {
 	}
 	if err := b.checkRedeliveryTarget(ctx, dl); err != nil {
 		return err
+	}
+	if strings.Contains(dl.Reduced, bodyCutNote) {
+		return fmt.Errorf("%w: dead letter %d was parked with its body cut (%s); redelivering it would deliver a broken message. Handle the original instead",
+			ErrInvalidOption, dl.Sequence, dl.Reduced)
 	}
 	h := make(nats.Header, len(dl.Header)+1)
 	for k, v := range dl.Header {

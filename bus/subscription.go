@@ -62,8 +62,9 @@ type Subscription struct {
 	recreating   atomic.Bool
 
 	// redeliverTargets caches which consumer names in Choreo-Redeliver-To
-	// headers exist (string -> bool).
-	redeliverTargets sync.Map
+	// headers exist, at most maxRedeliverTargets of them.
+	targetsMu        sync.Mutex
+	redeliverTargets map[string]bool
 
 	consumed   chan struct{} // closed when nats.go has delivered its buffer (Drain)
 	quitOnce   sync.Once
@@ -104,7 +105,7 @@ func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group s
 	s := &Subscription{
 		b: b, kind: k, name: n, consumer: topic.ConsumerName(group, n), stream: r.stream, subject: r.subject,
 		cfg: cfg, decode: decode, work: make(chan queued), quit: make(chan struct{}),
-		restart: make(chan struct{}, 1), consumed: make(chan struct{}),
+		restart: make(chan struct{}, 1), consumed: make(chan struct{}), redeliverTargets: make(map[string]bool),
 	}
 	s.logger = b.cfg.logger.With("topic", n.String(), "consumer", s.consumer)
 	mws := append(append([]Middleware(nil), b.cfg.middleware...), cfg.middleware...)

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -89,6 +90,9 @@ func (s *Subscription) process(q queued) {
 	}
 }
 
+// maxRedeliverTargets bounds the cache of Choreo-Redeliver-To answers.
+const maxRedeliverTargets = 1024
+
 // redeliveredToOther reports whether consumer is another group's consumer
 // of this subscription's topic, so a redelivered copy addressed to it may
 // be skipped here. Anyone who can publish on the topic can set the header,
@@ -99,8 +103,11 @@ func (s *Subscription) redeliveredToOther(consumer string) (bool, error) {
 	if s.kind != topic.KindEvent || !strings.HasSuffix(consumer, topic.ConsumerName("", s.name)) {
 		return false, nil
 	}
-	if known, ok := s.redeliverTargets.Load(consumer); ok {
-		return known.(bool), nil
+	s.targetsMu.Lock()
+	known, ok := s.redeliverTargets[consumer]
+	s.targetsMu.Unlock()
+	if ok {
+		return known, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
@@ -109,7 +116,14 @@ func (s *Subscription) redeliveredToOther(consumer string) (bool, error) {
 		return false, err
 	}
 	exists := err == nil
-	s.redeliverTargets.Store(consumer, exists)
+	s.targetsMu.Lock()
+	if len(s.redeliverTargets) >= maxRedeliverTargets {
+		// Made-up names must not grow the cache without bound; starting
+		// over costs one lookup per name still in use.
+		clear(s.redeliverTargets)
+	}
+	s.redeliverTargets[consumer] = exists
+	s.targetsMu.Unlock()
 	return exists, nil
 }
 
@@ -284,9 +298,17 @@ func recoverPanic(err *error, d *Delivery) {
 	*err = &panicError{value: r}
 }
 
+// truncate cuts s to at most n bytes, never inside a UTF-8 character or a
+// %XX escape, so the cut value still reads back as text.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	if i := strings.LastIndexByte(s[max(n-2, 0):n], '%'); i >= 0 {
+		n = max(n-2, 0) + i
 	}
 	return s[:n]
 }

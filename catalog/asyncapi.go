@@ -221,7 +221,7 @@ func cloudEventsHeaders() *yaml.Node {
 		"required", []string{"ce-specversion", "ce-id", "ce-source", "ce-type", "ce-time"},
 		"properties", obj(
 			"ce-specversion", prop("CloudEvents specification version.", "const", "1.0"),
-			"ce-id", prop("Unique message ID (a UUIDv7). Also sent as Nats-Msg-Id, so the server drops duplicate publishes."),
+			"ce-id", prop("Unique message ID (a UUIDv7) within its source. Nats-Msg-Id carries the source and this ID, so the server drops duplicate publishes."),
 			"ce-source", prop("Name of the sending service."),
 			"ce-type", prop("Topic name, e.g. v1.user.signup."),
 			"ce-time", prop("When the message was created (RFC 3339).", "format", "date-time"),

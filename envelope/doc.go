@@ -18,7 +18,7 @@
 //	ce-datacontenttype: application/json
 //	ce-correlationid: 0190f8f0-7c4d-7000-8000-000000000001
 //	ce-traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
-//	Nats-Msg-Id: accounts 0190f8f0-7c4e-7b8a-9d2e-4f1a2b3c4d5e
+//	Nats-Msg-Id: signup-service 0190f8f0-7c4e-7b8a-9d2e-4f1a2b3c4d5e
 //
 //	{"user_id":"u-1842", ...}
 //

@@ -140,7 +140,7 @@
 // # Publish-side and consumer-side dedupe
 //
 // The two layers complement each other. The broker drops a publish whose
-// Nats-Msg-Id (the ce-id) it has already stored within the stream's
+// Nats-Msg-Id (the ce-source and ce-id) it has already stored within the stream's
 // duplicate window (2 minutes by default, bus.WithDuplicateWindow): a
 // publisher that retries because an ack was lost does not create a second
 // message, and no consumer ever sees it. This middleware catches what the
