@@ -70,6 +70,8 @@ var (
 	_ func(*bus.Bus, context.Context, bus.DeadLetterFilter) iter.Seq2[bus.DeadLetter, error]                                                 = (*bus.Bus).DeadLetters
 	_ func(string, string) bus.PublishOption                                                                                                 = bus.WithExtension
 	_ func(bus.Hooks) bus.Option                                                                                                             = bus.WithHooks
+	_ func(...nats.Option) bus.Option                                                                                                        = bus.WithNATSOptions
+	_ func(*bus.Bus, context.Context) error                                                                                                  = (*bus.Bus).Health
 	_ func(*bus.Bus, context.Context, bus.DeadLetter) error                                                                                  = (*bus.Bus).Redeliver
 	_ error                                                                                                                                  = bus.ErrClosed
 
