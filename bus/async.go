@@ -68,6 +68,15 @@ func (f *Future) resolve() {
 // throughput, then Flush or Wait on the futures before treating the
 // messages as stored. It blocks only while WithAsyncMaxPending messages await
 // acknowledgement, until ctx is done.
+//
+// A lost connection is not an error of SendAsync: while the client
+// reconnects, the message waits in its reconnect buffer, and a write that
+// hit the broken connection before the client noticed is made again. The
+// Future reports the outcome; when it fails (no acknowledgement, e.g.
+// "nats: disconnected" or a timeout) the message may still have been stored,
+// so retry it with its id (WithID). SendAsync itself fails on an invalid
+// message, a closed bus (ErrClosed), a full reconnect buffer
+// (nats.ErrReconnectBufExceeded), or ctx ending while it waits.
 func SendAsync[T any](ctx context.Context, b *Bus, c topic.Command[T], data T, opts ...PublishOption) (*Future, error) {
 	return b.publishAsync(ctx, topic.KindCommand, c.Name(), data, opts)
 }
@@ -90,14 +99,13 @@ func (b *Bus) publishAsync(ctx context.Context, k topic.Kind, n topic.Name, data
 	if p.hooks != nil && b.hooks.wantsAsyncOutcome {
 		b.hooks.pending.Store(p.msg, p.hooks)
 	}
+	var lost connRetry
 	for {
 		f, err := b.js.PublishMsgAsync(p.msg)
 		if err == nil {
 			return &Future{id: p.id, f: f}, nil
 		}
-		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-			err = publishError(n, err)
-		} else {
+		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 			// The window is full: wait for acknowledgements, within ctx.
 			select {
 			case <-ctx.Done():
@@ -105,6 +113,17 @@ func (b *Bus) publishAsync(ctx context.Context, k topic.Kind, n topic.Name, data
 			case <-time.After(time.Millisecond):
 				continue
 			}
+		} else {
+			// A connection that broke under the write is no failure of
+			// the message: publish it again (see connloss.go).
+			again, werr := lost.again(ctx, b.nc, err)
+			if again {
+				continue
+			}
+			if werr != nil {
+				err = werr
+			}
+			err = publishError(n, err)
 		}
 		if p.hooks != nil {
 			b.hooks.pending.Delete(p.msg)

@@ -23,7 +23,8 @@ type Receipt struct {
 	Sequence uint64
 	// Duplicate is true when the stream already had a message with this ID
 	// inside its duplicate window: the publish was dropped, and Sequence is
-	// the original's.
+	// the original's. That is also the case when the connection broke after
+	// the message was stored and the bus published it again.
 	Duplicate bool
 }
 
@@ -73,13 +74,21 @@ func WithExtension(name, value string) PublishOption {
 // Send sends a command to the one handler group of its topic and waits for
 // the broker to store it. Inside a handler, pass the handler's ctx so the
 // command continues the incoming message's correlation chain.
+//
+// A connection that breaks while Send writes or waits is not its error: the
+// bus publishes the message again (same id, so the stream keeps one copy)
+// once the client is reconnecting, where it waits in the reconnect buffer,
+// until it is stored or ctx is done. An error therefore means ctx ended (or
+// the bus closed, or the broker refused the message); the message may still
+// have been stored, so retry with its id (WithID).
 func Send[T any](ctx context.Context, b *Bus, c topic.Command[T], data T, opts ...PublishOption) (Receipt, error) {
 	return b.publishSync(ctx, topic.KindCommand, c.Name(), data, opts)
 }
 
 // Publish publishes an event to every subscriber group of its topic and
 // waits for the broker to store it. Inside a handler, pass the handler's ctx
-// so the event continues the incoming message's correlation chain.
+// so the event continues the incoming message's correlation chain. A
+// connection that breaks meanwhile is not its error; see Send.
 func Publish[T any](ctx context.Context, b *Bus, e topic.Event[T], data T, opts ...PublishOption) (Receipt, error) {
 	return b.publishSync(ctx, topic.KindEvent, e.Name(), data, opts)
 }
@@ -102,19 +111,45 @@ func (b *Bus) publishSync(ctx context.Context, k topic.Kind, n topic.Name, data 
 
 func (b *Bus) publishPrepared(ctx context.Context, k topic.Kind, n topic.Name, p prepared) (Receipt, error) {
 	ack, err := b.js.PublishMsg(ctx, p.msg)
-	if errors.Is(err, jetstream.ErrNoStreamResponse) {
-		// The stream vanished since we provisioned it: provision again, once.
-		b.streams.forget(k, n, p.route.stream)
-		var r *route
-		if r, err = b.streams.route(ctx, k, n); err == nil {
-			p.msg.Subject = r.subject
-			ack, err = b.js.PublishMsg(ctx, p.msg)
-		}
+	if err != nil {
+		ack, err = b.republish(ctx, k, n, p, err)
 	}
 	if err != nil {
 		return Receipt{ID: p.id}, publishError(n, err)
 	}
 	return Receipt{ID: p.id, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// republish publishes p again after a failure that was not the message's:
+// the stream vanished since it was provisioned (provision it again, once),
+// or the connection broke under the write or before the acknowledgement
+// came (again, within ctx; see connloss.go). It returns the last error when
+// it gives up.
+func (b *Bus) republish(ctx context.Context, k topic.Kind, n topic.Name, p prepared, err error) (*jetstream.PubAck, error) {
+	var ack *jetstream.PubAck
+	var lost connRetry
+	reprovisioned := false
+	for err != nil {
+		if errors.Is(err, jetstream.ErrNoStreamResponse) && !reprovisioned {
+			reprovisioned = true
+			b.streams.forget(k, n, p.route.stream)
+			r, rerr := b.streams.route(ctx, k, n)
+			if rerr != nil {
+				return nil, rerr
+			}
+			p.msg.Subject = r.subject
+		} else {
+			again, werr := lost.again(ctx, b.nc, err)
+			if werr != nil {
+				return nil, werr
+			}
+			if !again {
+				return nil, err
+			}
+		}
+		ack, err = b.js.PublishMsg(ctx, p.msg)
+	}
+	return ack, nil
 }
 
 // prepared is a message ready to be written.

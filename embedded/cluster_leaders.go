@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -46,12 +47,16 @@ func (c *Cluster) find(is func(*server.Server) bool) int {
 }
 
 // WaitForJetStream waits until the cluster can take JetStream requests: a
-// meta leader is elected and every running node is current with it. It
-// returns ctx's error, saying what was missing, if that does not happen
-// before ctx is done.
+// meta leader is elected, every running node is current with it, and the
+// leader has heard from every running node (it places a stream's replicas
+// only on nodes it has; before that, creating a stream replicated on every
+// node fails with "no suitable peers for placement"). It returns ctx's
+// error, saying what was missing, if that does not happen before ctx is
+// done.
 func (c *Cluster) WaitForJetStream(ctx context.Context) error {
-	return c.waitFor(ctx, "a JetStream meta leader and every running node current", func(running []*server.Server) bool {
-		leaders := 0
+	what := "a JetStream meta leader, every running node current, and the leader able to place streams on each"
+	return c.waitFor(ctx, what, func(running []*server.Server) bool {
+		var leader *server.Server
 		for _, ns := range running {
 			if ns == nil {
 				continue
@@ -60,10 +65,22 @@ func (c *Cluster) WaitForJetStream(ctx context.Context) error {
 				return false
 			}
 			if ns.JetStreamIsLeader() {
-				leaders++
+				if leader != nil {
+					return false
+				}
+				leader = ns
 			}
 		}
-		return leaders == 1
+		if leader == nil {
+			return false
+		}
+		placeable := leader.JetStreamClusterPeers()
+		for _, ns := range running {
+			if ns != nil && !slices.Contains(placeable, ns.Name()) {
+				return false
+			}
+		}
+		return true
 	})
 }
 

@@ -35,7 +35,11 @@ func TestClusterR3StreamSurvivesNodeLoss(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("r3-%d", i), c.Name(i))
 		require.Equal(t, filepath.Join(dir, c.Name(i)), s.Dir())
 	}
-	require.GreaterOrEqual(t, c.MetaLeader(), 0)
+	// As soon as StartCluster returns, the meta leader can place replicas
+	// on every node (it has heard from each).
+	meta := c.MetaLeader()
+	require.GreaterOrEqual(t, meta, 0)
+	require.ElementsMatch(t, []string{"r3-0", "r3-1", "r3-2"}, c.Server(meta).NATS().JetStreamClusterPeers())
 
 	nc, err := nats.Connect(c.ClientURLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	require.NoError(t, err)

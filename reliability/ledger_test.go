@@ -147,15 +147,21 @@ type publisher struct {
 	rate           float64       // messages per second
 	workers        int           // concurrent publishers
 	attemptTimeout time.Duration // deadline of one Publish call
+	// admit, when set, is called before message seq is published, at its
+	// time or later; it waits until the scenario lets it go (an error
+	// stops the run). Scenarios that compare latencies use it to keep
+	// the publisher from outrunning a busy machine.
+	admit func(ctx context.Context, seq int) error
 
 	failedAttempts atomic.Int64 // Publish calls that returned an error
 	slowest        atomic.Int64 // longest time to an ack, retries included, ns
 }
 
 // run publishes n messages and returns when all are acknowledged or ctx
-// is done (then with ctx's error).
+// is done (then with ctx's error), or admit failed (with its error).
 func (p *publisher) run(ctx context.Context, n int) error {
 	seqs := make(chan int)
+	var admitErr error
 	go func() {
 		defer close(seqs)
 		interval := time.Duration(float64(time.Second) / p.rate)
@@ -168,6 +174,11 @@ func (p *publisher) run(ctx context.Context, n int) error {
 				case <-ctx.Done():
 					return
 				case <-time.After(d):
+				}
+			}
+			if p.admit != nil {
+				if admitErr = p.admit(ctx, i); admitErr != nil {
+					return
 				}
 			}
 			select {
@@ -186,6 +197,9 @@ func (p *publisher) run(ctx context.Context, n int) error {
 		})
 	}
 	wg.Wait()
+	if admitErr != nil { // written before seqs closed, which ended the workers
+		return admitErr
+	}
 	return ctx.Err()
 }
 

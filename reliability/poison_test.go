@@ -52,6 +52,8 @@ func TestChaosPoisonShare(t *testing.T) {
 		"healthy_p99", withPoison.p99,
 		"baseline_p50", base.p50,
 		"baseline_p99", base.p99,
+		"publish_time", withPoison.publishTime,
+		"baseline_publish_time", base.publishTime,
 	)
 	require.Zero(t, withPoison.lost, "healthy messages were lost")
 	require.Equal(t, withPoison.poison, withPoison.deadLetters, "every poison message, and nothing else, is dead-lettered")
@@ -67,9 +69,13 @@ func TestChaosPoisonShare(t *testing.T) {
 // error goes through before it is dead-lettered.
 const poisonBackoff = 300 * time.Millisecond
 
+// poisonWindow is how many healthy messages a run's publisher may have
+// published and not yet seen handled: four per handler.
+const poisonWindow = 16
+
 type poisonRun struct {
 	messages, acked, poison, deadLetters, healthyHandled, lost, dupEffects int
-	p50, p99                                                               time.Duration
+	p50, p99, publishTime                                                  time.Duration
 }
 
 // errPoison is what a poison message's handler returns.
@@ -80,11 +86,32 @@ func runPoison(t *testing.T, srv *embedded.Server, ns string, poison bool) poiso
 	ctx := testContext(t, sized(5*time.Minute, 30*time.Minute))
 	l := newLedger(n)
 	isPoison := func(seq int) bool { return poison && seq%10 == 0 }
+	// At most poisonWindow healthy messages are published and not yet
+	// handled. On a machine too busy for the rate, an open-loop publisher
+	// would build a queue that grows for the whole run, and the latencies
+	// compared would be that queue's (longer in the run with more work per
+	// message), not the bus's; with the window the runs slow down instead.
+	window := make(chan struct{}, poisonWindow)
+	admit := func(ctx context.Context, seq int) error {
+		if isPoison(seq) {
+			return nil
+		}
+		select {
+		case window <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Minute):
+			return fmt.Errorf("%d healthy messages published a minute ago are still not handled", poisonWindow)
+		}
+	}
 	worker := connect(t, srv.ClientURL(), bus.WithNamespace(ns), bus.WithSource("worker"))
 	sub, err := bus.Subscribe(ctx, worker, orderPlaced, "effects", func(_ context.Context, m *bus.Message[order]) error {
 		switch {
 		case !isPoison(m.Data.Seq):
-			l.effect(m.Envelope.ID, "worker", m.Data.SentAt)
+			if l.effect(m.Envelope.ID, "worker", m.Data.SentAt) {
+				<-window
+			}
 			return nil
 		case m.Data.Seq%20 == 0:
 			return bus.Permanent(errPoison)
@@ -94,8 +121,10 @@ func runPoison(t *testing.T, srv *embedded.Server, ns string, poison bool) poiso
 	}, bus.WithConcurrency(4), bus.WithMaxDeliver(3), bus.WithBackoff(100*time.Millisecond, 200*time.Millisecond))
 	require.NoError(t, err)
 	pub := connect(t, srv.ClientURL(), bus.WithNamespace(ns), bus.WithSource("publisher"))
-	p := &publisher{b: pub, l: l, rate: sized(200.0, 400.0), workers: 4, attemptTimeout: 5 * time.Second}
+	p := &publisher{b: pub, l: l, rate: sized(200.0, 400.0), workers: 4, attemptTimeout: 5 * time.Second, admit: admit}
+	start := time.Now()
 	require.NoError(t, p.run(ctx, n))
+	publishTime := time.Since(start)
 
 	healthyLost := func() int { return l.lostWhere(func(seq int) bool { return !isPoison(seq) }) }
 	waitUntil(t, 2*time.Minute, func() bool { return healthyLost() == 0 },
@@ -125,6 +154,6 @@ func runPoison(t *testing.T, srv *embedded.Server, ns string, poison bool) poiso
 	return poisonRun{
 		messages: n, acked: cnt.acked, poison: poisonCount, deadLetters: len(dead),
 		healthyHandled: cnt.handled, lost: healthyLost(), dupEffects: cnt.dupEffects,
-		p50: percentile(lat, 50), p99: percentile(lat, 99),
+		p50: percentile(lat, 50), p99: percentile(lat, 99), publishTime: publishTime,
 	}
 }
