@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -42,14 +43,16 @@ func (in *instrumentation) receive(ctx context.Context, d *bus.Delivery) context
 	}
 	ctx, span := in.tracer.Start(ctx, c.spanName, opts...)
 	if span.IsRecording() {
-		span.SetAttributes(attrAttempt.Int(d.Attempt))
 		if env := d.Envelope; env != nil {
 			span.SetAttributes(
+				attrAttempt.Int(d.Attempt),
 				semconv.MessagingMessageID(env.ID),
 				semconv.MessagingMessageConversationID(env.CorrelationID),
 				semconv.MessagingMessageBodySize(len(env.Data)),
 				semconv.CloudEventsEventSource(env.Source),
 			)
+		} else {
+			span.SetAttributes(attrAttempt.Int(d.Attempt))
 		}
 	}
 	return &deliveryState{Context: ctx, span: span, start: start, c: c}
@@ -65,18 +68,21 @@ func (in *instrumentation) settle(ctx context.Context, _ *bus.Delivery, s bus.Se
 	}
 	et := settlementErrorType(s)
 	if span := st.span; span.IsRecording() {
-		span.SetAttributes(attrSettlement.String(s.Decision.String()))
+		// One SetAttributes call: the SDK takes the span's lock per call.
+		var buf [4]attribute.KeyValue
+		kvs := append(buf[:0], attrSettlement.String(s.Decision.String()))
 		if et != errNone {
-			span.SetAttributes(semconv.ErrorTypeKey.String(errorTypeNames[et]))
+			kvs = append(kvs, semconv.ErrorTypeKey.String(errorTypeNames[et]))
 		}
 		switch s.Decision {
 		case bus.DecisionRetry:
-			span.SetAttributes(attrRetryDelay.Float64(s.Delay.Seconds()))
+			kvs = append(kvs, attrRetryDelay.Float64(s.Delay.Seconds()))
 			span.SetStatus(codes.Error, errorText(s.Err))
 		case bus.DecisionDeadLetter:
-			span.SetAttributes(attrDeadLetterReason.String(s.Reason))
+			kvs = append(kvs, attrDeadLetterReason.String(s.Reason))
 			span.SetStatus(codes.Error, "dead-lettered: "+s.Reason)
 		}
+		span.SetAttributes(kvs...)
 	}
 	st.span.End()
 	in.consumed.Add(st, 1, st.c.consumed.add...)
