@@ -26,11 +26,16 @@ type lagObserver struct {
 	describe            func(stream, consumer string) *consumer
 	pending, ackPending metric.Int64ObservableGauge
 
-	mu sync.Mutex
+	// busesMu guards buses alone, so that a bus being made (add) never
+	// waits for a refresh that is talking to the server.
+	busesMu sync.Mutex
 	// buses are held weakly: a bus that was closed and dropped by the
 	// program leaves the list instead of being kept alive by a gauge.
-	buses  []weak.Pointer[bus.Bus]
-	read   time.Time // of the values; zero: read at the next collection
+	buses []weak.Pointer[bus.Bus]
+	fresh bool // a bus was added since the last refresh
+
+	mu     sync.Mutex // guards read and values, and serializes refreshes
+	read   time.Time  // when values were read; zero: never
 	values []lagValue
 }
 
@@ -57,17 +62,38 @@ func newLagObserver(meter metric.Meter, interval time.Duration, describe func(st
 
 // add starts observing b's subscriptions; it is the bus's Open hook.
 func (l *lagObserver) add(b *bus.Bus) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.busesMu.Lock()
+	defer l.busesMu.Unlock()
 	l.buses = append(l.buses, weak.Make(b))
-	l.read = time.Time{}
+	l.fresh = true
+}
+
+// live returns the buses still in use, dropping the collected ones, and
+// whether one was added since the last call.
+func (l *lagObserver) live() ([]*bus.Bus, bool) {
+	l.busesMu.Lock()
+	defer l.busesMu.Unlock()
+	out := make([]*bus.Bus, 0, len(l.buses))
+	kept := l.buses[:0]
+	for _, wp := range l.buses {
+		if b := wp.Value(); b != nil {
+			out = append(out, b)
+			kept = append(kept, wp)
+		}
+	}
+	clear(l.buses[len(kept):])
+	l.buses = kept
+	fresh := l.fresh
+	l.fresh = false
+	return out, fresh
 }
 
 func (l *lagObserver) observe(ctx context.Context, o metric.Observer) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.read.IsZero() || time.Since(l.read) >= l.interval {
-		l.refresh(ctx)
+	buses, fresh := l.live()
+	if fresh || l.read.IsZero() || time.Since(l.read) >= l.interval {
+		l.refresh(ctx, buses)
 	}
 	for _, v := range l.values {
 		o.ObserveInt64(l.pending, v.pending, v.c.lagMeasure...)
@@ -79,18 +105,12 @@ func (l *lagObserver) observe(ctx context.Context, o metric.Observer) error {
 // refresh reads the consumer info of every running subscription. A
 // consumer that cannot be read now (server away) is left out until the
 // next refresh rather than reported with old figures.
-func (l *lagObserver) refresh(ctx context.Context) {
+func (l *lagObserver) refresh(ctx context.Context, buses []*bus.Bus) {
 	ctx, cancel := context.WithTimeout(ctx, lagReadTimeout)
 	defer cancel()
 	l.values = l.values[:0]
 	seen := make(map[[2]string]bool)
-	live := l.buses[:0]
-	for _, wp := range l.buses {
-		b := wp.Value()
-		if b == nil {
-			continue
-		}
-		live = append(live, wp)
+	for _, b := range buses {
 		for _, s := range b.Subscriptions() {
 			key := [2]string{s.Stream(), s.Consumer()}
 			if seen[key] { // two buses of one process in the same group
@@ -111,7 +131,5 @@ func (l *lagObserver) refresh(ctx context.Context) {
 			})
 		}
 	}
-	clear(l.buses[len(live):])
-	l.buses = live
 	l.read = time.Now()
 }
