@@ -41,14 +41,20 @@ func ExampleInstrument() {
 	}
 	type Signup struct{ Email string }
 	signup := topic.MustCommand[Signup]("v1.user.signup")
-	if _, err := bus.HandleCommand(ctx, b, signup, func(context.Context, *bus.Message[Signup]) error { return nil }); err != nil {
+	handled := make(chan struct{})
+	_, err = bus.HandleCommand(ctx, b, signup, func(context.Context, *bus.Message[Signup]) error {
+		close(handled)
+		return nil
+	})
+	if err != nil {
 		log.Fatal(err)
 	}
 	if _, err := bus.Send(ctx, b, signup, Signup{Email: "ada@example.com"}); err != nil {
 		log.Fatal(err)
 	}
-	// Close lets the handler finish; its span ends when the bus has
-	// acknowledged the message.
+	<-handled
+	// Close waits for the handler's worker, which settles the message (and
+	// ends its span) after the handler has returned.
 	if err := b.Close(ctx); err != nil {
 		log.Fatal(err)
 	}

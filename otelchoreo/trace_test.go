@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,7 +62,7 @@ func startSignup(t *testing.T, srv *embedded.Server, opts ...otelchoreo.Option) 
 		}
 		_, err := bus.Publish(ctx, email, welcomeSentEvt, welcomeSent(m.Data))
 		return err
-	}, bus.WithBackoff(10e6)) // 10ms
+	}, bus.WithBackoff(10*time.Millisecond))
 	require.NoError(t, err)
 
 	metrics := connect("metrics")
@@ -81,6 +82,16 @@ func startSignup(t *testing.T, srv *embedded.Server, opts ...otelchoreo.Option) 
 
 	s.web = connect("web")
 	return s
+}
+
+// waitWelcome waits for ops to see one v1.email.welcome.sent.
+func (s *signupServices) waitWelcome(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.welcomed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no v1.email.welcome.sent within 30s")
+	}
 }
 
 func (s *signupServices) saw(service string, env *envelope.Envelope) {
@@ -109,7 +120,7 @@ func TestSignupIsOneTrace(t *testing.T) {
 	r, err := bus.Send(reqCtx, svc.web, signupCmd, signupForm{Email: "grace@example.com"}, bus.WithCorrelationID("request-1"))
 	require.NoError(t, err)
 	request.End()
-	<-svc.welcomed
+	svc.waitWelcome(t)
 
 	spans := tel.waitSpans(t, "the whole signup", func(s tracetest.SpanStubs) bool {
 		return count("process v1.email.welcome.sent", 1)(s) && count("process v1.user.signedup", 3)(s)
@@ -258,7 +269,7 @@ func TestNewTracePerEventLinksToThePublisher(t *testing.T) {
 	svc := startSignup(t, bustest.NewServer(t), otelchoreo.WithTracerProvider(tel.tp), otelchoreo.WithMeterProvider(tel.mp), otelchoreo.WithNewTracePerEvent())
 	_, err := bus.Send(ctxT(t), svc.web, signupCmd, signupForm{Email: "ada@example.com"})
 	require.NoError(t, err)
-	<-svc.welcomed
+	svc.waitWelcome(t)
 	spans := tel.waitSpans(t, "the whole signup", func(s tracetest.SpanStubs) bool {
 		return count("process v1.email.welcome.sent", 1)(s) && count("process v1.user.signedup", 3)(s)
 	})
