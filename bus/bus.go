@@ -61,7 +61,12 @@ func New(nc *nats.Conn, opts ...Option) (*Bus, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return newBus(nc, cfg)
+	b, err := newBus(nc, cfg)
+	if err != nil {
+		return nil, err
+	}
+	b.hooks.open(b)
+	return b, nil
 }
 
 func newBus(nc *nats.Conn, cfg config) (*Bus, error) {

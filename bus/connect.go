@@ -88,6 +88,7 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Bus, error) {
 		return nil, err
 	}
 	b.ownConn = true
+	b.hooks.open(b)
 	return b, nil
 }
 

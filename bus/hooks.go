@@ -48,6 +48,12 @@ type Hooks struct {
 	// messages dead-lettered before any middleware ran because they did not
 	// decode. ctx is the context Receive returned.
 	Settle func(ctx context.Context, d *Delivery, s Settlement)
+
+	// Open runs once for each bus the hooks are installed on, when New or
+	// Connect is about to return it, before any message. Instrumentation
+	// that reads the server rather than the messages (consumer lag, from
+	// b.Subscriptions) keeps b here. It must not block.
+	Open func(b *Bus)
 }
 
 // WithHooks installs instrumentation hooks on the bus. It may be given
@@ -55,7 +61,7 @@ type Hooks struct {
 // Published and Settle run in the same order.
 func WithHooks(h Hooks) Option {
 	return func(c *config) {
-		if h.Publish != nil || h.Published != nil || h.Receive != nil || h.Settle != nil {
+		if h.Publish != nil || h.Published != nil || h.Receive != nil || h.Settle != nil || h.Open != nil {
 			c.hooks = append(c.hooks, h)
 		}
 	}
@@ -150,6 +156,15 @@ func (h *hookSet) init(all []Hooks) {
 	h.all = all
 	for _, x := range all {
 		h.wantsAsyncOutcome = h.wantsAsyncOutcome || x.Published != nil
+	}
+}
+
+// open runs the Open hooks for a bus that is ready to be returned.
+func (h *hookSet) open(b *Bus) {
+	for _, x := range h.all {
+		if x.Open != nil {
+			x.Open(b)
+		}
 	}
 }
 

@@ -246,3 +246,30 @@ func TestSameIDFromTwoSourcesIsTwoMessages(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, again.Duplicate, "the same service's retry must be dropped")
 }
+
+// Open hooks see each bus they are installed on, before it is returned;
+// Subscriptions lists the running subscriptions with their streams, and a
+// stopped one leaves the list.
+func TestOpenHookAndSubscriptions(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	var opened []*bus.Bus
+	h := bus.Hooks{Open: func(b *bus.Bus) { opened = append(opened, b) }}
+	srv := bustest.NewServer(t)
+	b1 := bustest.Connect(t, srv, bus.WithSource("one"), bus.WithHooks(h))
+	b2 := bustest.Connect(t, srv, bus.WithSource("two"), bus.WithHooks(h))
+	require.Equal(t, []*bus.Bus{b1, b2}, opened)
+	require.Empty(t, b1.Subscriptions())
+
+	noop := func(context.Context, *bus.Message[signedUp]) error { return nil }
+	gb, err := bus.Subscribe(ctx, b1, signedUpEvt, "g-b", noop)
+	require.NoError(t, err)
+	ga, err := bus.Subscribe(ctx, b1, signedUpEvt, "g-a", noop)
+	require.NoError(t, err)
+	require.Equal(t, []*bus.Subscription{ga, gb}, b1.Subscriptions(), "ordered by consumer name")
+	require.Equal(t, "EVT_user", ga.Stream())
+	require.Empty(t, b2.Subscriptions(), "each bus lists its own")
+
+	ga.Stop()
+	require.Equal(t, []*bus.Subscription{gb}, b1.Subscriptions())
+}

@@ -8,6 +8,12 @@
 //
 //	go run ./examples/signup
 //
+// With -trace it also prints one signup's OpenTelemetry trace as a tree,
+// and with -metrics ADDR it serves the messaging metrics for Prometheus
+// (and prints them at the end):
+//
+//	go run ./examples/signup -trace -metrics localhost:9464
+//
 // With -service it runs one service against a NATS server with JetStream,
 // so that each can run in its own terminal, as separate microservices:
 //

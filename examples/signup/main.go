@@ -53,7 +53,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 }
 
 const usage = `Usage:
-  signup                            all services in one process, on an embedded server
+  signup [-trace] [-metrics ADDR]   all services in one process, on an embedded server
   signup -service NAME [-nats URL]  one service (accounts, email, metrics or web)
 
 The second form runs the services as separate processes on a NATS server
@@ -77,13 +77,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	service := fs.String("service", "", "run only this `service` (accounts, email, metrics or web) against -nats; without it, run all of them on an embedded server")
 	timeout := fs.Duration("timeout", 30*time.Second, "all-in-one: how long to wait for every signup to settle")
 	verbose := fs.Bool("v", false, "print the buses' own log (every message, retries, dead letters) to standard error")
+	trace := fs.Bool("trace", false, "all-in-one: trace the choreography with OpenTelemetry and print one signup's trace as a tree")
+	metricsAddr := fs.String("metrics", "", "serve the OpenTelemetry metrics for Prometheus at http://`ADDR`/metrics, e.g. localhost:9464; all-in-one also prints them at the end")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q; see -h", fs.Arg(0))
 	}
-	cfg := config{natsURL: *url, service: *service, timeout: *timeout}
+	cfg := config{natsURL: *url, service: *service, timeout: *timeout, trace: *trace, metricsAddr: *metricsAddr}
 	switch cfg.service {
 	case "", "accounts", "email", "metrics", "web":
 	default:
@@ -93,6 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Visit(func(f *flag.Flag) { natsSet = natsSet || f.Name == "nats" })
 	if natsSet && cfg.service == "" {
 		return config{}, errors.New("-nats needs -service: the all-in-one mode runs its own server")
+	}
+	if cfg.trace && cfg.service != "" {
+		return config{}, errors.New("-trace prints the all-in-one run's trace; a service on its own would send its spans to a collector")
 	}
 	if cfg.timeout <= 0 {
 		return config{}, fmt.Errorf("-timeout %s: use a positive duration such as 30s", cfg.timeout)
@@ -113,9 +118,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 // serve runs one service against cfg.natsURL: web sends its signups and
 // returns; the others run until ctx is cancelled (Ctrl-C), then drain.
 func serve(ctx context.Context, cfg config, out, status io.Writer) (err error) {
-	b, err := connectService(ctx, cfg.natsURL, cfg.service, cfg.logger)
+	tel, err := startTelemetry(cfg)
 	if err != nil {
 		return err
+	}
+	defer tel.shutdown()
+	b, err := connectService(ctx, cfg.natsURL, cfg.service, cfg.logger, tel.busOptions()...)
+	if err != nil {
+		return err
+	}
+	if tel != nil {
+		fmt.Fprintf(status, "%s: metrics for Prometheus at %s\n", cfg.service, tel.url)
 	}
 	defer func() {
 		// Close stops taking messages, lets the handlers finish the ones

@@ -27,6 +27,10 @@ type config struct {
 	// logger receives the buses' own diagnostics (retries, dead letters,
 	// reconnects); nil discards them.
 	logger *slog.Logger
+	// trace prints one signup's trace (all-in-one); metricsAddr serves
+	// the metrics for Prometheus (see telemetry.go).
+	trace       bool
+	metricsAddr string
 }
 
 // closeTimeout bounds a bus's graceful shutdown: in-flight handlers get
@@ -45,12 +49,17 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 		return Summary{}, fmt.Errorf("starting the embedded JetStream server: %w", err)
 	}
 	defer srv.Shutdown()
+	tel, err := startTelemetry(cfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer tel.shutdown()
 
 	c := newConsole(out)
 	var buses fleet
 	defer buses.close() // on early returns; a no-op after the explicit close
 	connect := func(service string) (*bus.Bus, error) {
-		b, err := connectService(ctx, srv.ClientURL(), service, cfg.logger)
+		b, err := connectService(ctx, srv.ClientURL(), service, cfg.logger, tel.busOptions()...)
 		if err == nil {
 			buses.add(b)
 		}
@@ -114,6 +123,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 	if err := buses.close(); err != nil {
 		return Summary{}, err
 	}
+	if err := tel.report(ctx, out); err != nil {
+		return Summary{}, err
+	}
 	s := Summary{
 		SignupsSent:     len(sent),
 		UsersCreated:    acc.count(),
@@ -128,11 +140,12 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 // connectService gives a service its own connection, named after it:
 // WithSource becomes the source of every message it sends and the name of
 // the consumer behind its command handlers.
-func connectService(ctx context.Context, url, service string, logger *slog.Logger) (*bus.Bus, error) {
+func connectService(ctx context.Context, url, service string, logger *slog.Logger, extra ...bus.Option) (*bus.Bus, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	b, err := bus.Connect(ctx, url, bus.WithSource(service), bus.WithLogger(logger.With("service", service)))
+	opts := append([]bus.Option{bus.WithSource(service), bus.WithLogger(logger.With("service", service))}, extra...)
+	b, err := bus.Connect(ctx, url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", service, err)
 	}

@@ -135,6 +135,7 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-nats", "nats://10.0.0.1:4222"}, want: "-nats needs -service"},
 		{args: []string{"-timeout", "0s"}, want: "-timeout 0s: use a positive duration"},
 		{args: []string{"accounts"}, want: `unexpected argument "accounts"`},
+		{args: []string{"-service", "email", "-trace"}, want: "-trace prints the all-in-one run's trace"},
 	} {
 		cfg, err := parseFlags(tc.args, &bytes.Buffer{})
 		if tc.want != "" {

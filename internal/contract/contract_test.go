@@ -10,6 +10,9 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/bus/bustest"
@@ -17,6 +20,7 @@ import (
 	"github.com/choreo-bus/choreo/envelope"
 	"github.com/choreo-bus/choreo/envelope/cesdk"
 	"github.com/choreo-bus/choreo/idempotency"
+	"github.com/choreo-bus/choreo/otelchoreo"
 	"github.com/choreo-bus/choreo/topic"
 )
 
@@ -107,6 +111,14 @@ var (
 	_ bus.HandlerFunc      = func(context.Context, *bus.Delivery) error { return nil }
 	_ bus.Middleware       = func(h bus.HandlerFunc) bus.HandlerFunc { return h }
 	_ bus.Handler[payload] = func(context.Context, *bus.Message[payload]) error { return nil }
+)
+
+// The OpenTelemetry instrumentation (package otelchoreo).
+var (
+	_ func(...otelchoreo.Option) bus.Option                 = otelchoreo.Instrument
+	_ func(trace.TracerProvider) otelchoreo.Option          = otelchoreo.WithTracerProvider
+	_ func(metric.MeterProvider) otelchoreo.Option          = otelchoreo.WithMeterProvider
+	_ func(propagation.TextMapPropagator) otelchoreo.Option = otelchoreo.WithPropagators
 )
 
 // TestContractCompiles exists so that `go test` builds this file; the
