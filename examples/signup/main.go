@@ -128,7 +128,8 @@ func serve(ctx context.Context, cfg config, out, status io.Writer) (err error) {
 		return err
 	}
 	if tel != nil {
-		fmt.Fprintf(status, "%s: metrics for Prometheus at %s\n", cfg.service, tel.url)
+		tel.serveReady(b)
+		fmt.Fprintf(status, "%s: metrics for Prometheus at %s (probes: /livez, /readyz)\n", cfg.service, tel.url)
 	}
 	defer func() {
 		// Close stops taking messages, lets the handlers finish the ones

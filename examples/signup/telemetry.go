@@ -36,7 +36,8 @@ type telemetry struct {
 	tp    *sdktrace.TracerProvider
 	mp    *sdkmetric.MeterProvider // nil without -metrics
 	srv   *http.Server
-	url   string // of the /metrics endpoint
+	mux   *http.ServeMux // also serves the probes: /livez, and /readyz once the bus exists
+	url   string         // of the /metrics endpoint
 }
 
 // startTelemetry sets up what cfg asks for; it returns nil when it asks
@@ -74,9 +75,10 @@ func (t *telemetry) serveMetrics(addr string) error {
 	if err != nil {
 		return fmt.Errorf("-metrics %s: %w", addr, err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
-	t.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	t.mux = http.NewServeMux()
+	t.mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	t.mux.HandleFunc("/livez", liveHandler)
+	t.srv = &http.Server{Handler: t.mux, ReadHeaderTimeout: 5 * time.Second}
 	t.url = "http://" + l.Addr().String() + "/metrics"
 	go func() { // owned: ends when shutdown closes the server
 		if err := t.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -84,6 +86,13 @@ func (t *telemetry) serveMetrics(addr string) error {
 		}
 	}()
 	return nil
+}
+
+// serveReady adds the readiness probe of a service's bus, once it exists.
+func (t *telemetry) serveReady(b *bus.Bus) {
+	if t != nil && t.mux != nil {
+		t.mux.Handle("/readyz", readyHandler(b))
+	}
 }
 
 // busOptions instruments a service's bus with the providers set up.
