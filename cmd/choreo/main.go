@@ -44,6 +44,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		c.usageError("choreo", "missing command")
 		return exitUsage
 	}
+	if code, ok := c.ops(ctx, args); ok {
+		return code
+	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, topUsage)
@@ -76,6 +79,15 @@ Commands:
 	lint           check a catalog, and with -against, breaking changes
 	graph          draw services and topics as a Mermaid or Graphviz graph
 	dev            run an embedded NATS server with JetStream in the foreground
+
+Operations, against a running NATS server (-server, default $NATS_URL):
+
+	tail           print messages as they pass, or from the streams' history
+	dlq            list, show, replay and purge dead letters; group them by reason
+	status         lag, rate and a scaling recommendation per consumer group
+	trace          the causal tree of one correlation id across services
+	groups         list consumer groups; remove an orphaned one
+	graph -live    the choreography as observed on the bus, and its drift from a catalog
 
 Run 'choreo <command> -h' for a command's flags and an example.
 `

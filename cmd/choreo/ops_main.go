@@ -1,0 +1,13 @@
+package main
+
+import "context"
+
+// ops runs an operations command (see ops_conn.go), reporting ok false when
+// args names none, so run goes on with the design-time commands.
+func (c *cli) ops(ctx context.Context, args []string) (code int, ok bool) {
+	switch args[0] {
+	case "dlq":
+		return c.dlq(ctx, args[1:]), true
+	}
+	return 0, false
+}
