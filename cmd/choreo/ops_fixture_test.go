@@ -55,6 +55,8 @@ type signupWorld struct {
 	t   *testing.T
 	srv *embedded.Server
 	web *bus.Bus
+	// buses are the services' buses by name, to stop one.
+	buses map[string]*bus.Bus
 
 	mu       sync.Mutex
 	handled  map[string]int // accounts: deliveries per command id
@@ -66,7 +68,7 @@ type signupWorld struct {
 // services, each on its own connection as separate processes would be.
 func startSignup(t *testing.T) *signupWorld {
 	t.Helper()
-	w := &signupWorld{t: t, srv: bustest.NewServer(t), handled: map[string]int{}, welcomed: map[string]int{}}
+	w := &signupWorld{t: t, srv: bustest.NewServer(t), buses: map[string]*bus.Bus{}, handled: map[string]int{}, welcomed: map[string]int{}}
 	ctx := context.Background()
 	accounts := w.service("accounts")
 	_, err := bus.HandleCommand(ctx, accounts, signupCmd, func(ctx context.Context, m *bus.Message[signupForm]) error {
@@ -96,7 +98,17 @@ func startSignup(t *testing.T) *signupWorld {
 
 // service connects a bus named after a service.
 func (w *signupWorld) service(name string) *bus.Bus {
-	return bustest.Connect(w.t, w.srv, bus.WithSource(name))
+	b := bustest.Connect(w.t, w.srv, bus.WithSource(name))
+	w.buses[name] = b
+	return b
+}
+
+// stop closes a service's bus, as stopping its process would.
+func (w *signupWorld) stop(name string) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(w.t, w.buses[name].Close(ctx))
 }
 
 // startMetrics starts (or restarts) the metrics service and returns its
