@@ -91,7 +91,7 @@ func startSignup(t *testing.T) *signupWorld {
 		return err
 	})
 	require.NoError(t, err)
-	w.startMetrics()
+	w.startMetrics(0)
 	w.web = w.service("web")
 	return w
 }
@@ -111,10 +111,11 @@ func (w *signupWorld) stop(name string) {
 	require.NoError(w.t, w.buses[name].Close(ctx))
 }
 
-// startMetrics starts (or restarts) the metrics service and returns its
-// subscription.
-func (w *signupWorld) startMetrics() *bus.Subscription {
+// startMetrics starts (or restarts) the metrics service, taking delay per
+// message, and returns its subscription.
+func (w *signupWorld) startMetrics(delay time.Duration) *bus.Subscription {
 	sub, err := bus.Subscribe(context.Background(), w.service("metrics"), signedUpEvt, "metrics", func(context.Context, *bus.Message[signedUp]) error {
+		time.Sleep(delay) // a slow service, so a status window sees it work
 		w.mu.Lock()
 		w.counted++
 		w.mu.Unlock()
