@@ -27,7 +27,8 @@ import (
 // these are small equivalents built with the same bus API. accounts
 // handles v1.user.signup and dead-letters a malformed address with
 // bus.Permanent; email and metrics subscribe to v1.user.signedup; email
-// announces v1.email.welcome.sent; web sends the signups.
+// announces v1.email.welcome.sent (and gives up for good on an address
+// starting with "bounce"); web sends the signups.
 
 type signupForm struct {
 	Email string `json:"email"`
@@ -84,6 +85,9 @@ func startSignup(t *testing.T) *signupWorld {
 	require.NoError(t, err)
 	email := w.service("email")
 	_, err = bus.Subscribe(ctx, email, signedUpEvt, "email", func(ctx context.Context, m *bus.Message[signedUp]) error {
+		if strings.HasPrefix(m.Data.Email, "bounce") {
+			return bus.Permanent(fmt.Errorf("mailbox %s unavailable", m.Data.Email))
+		}
 		w.mu.Lock()
 		w.welcomed[m.Data.Email]++
 		w.mu.Unlock()

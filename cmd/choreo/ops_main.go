@@ -10,6 +10,8 @@ func (c *cli) ops(ctx context.Context, args []string) (code int, ok bool) {
 		return c.dlq(ctx, args[1:]), true
 	case "tail":
 		return c.tail(ctx, args[1:]), true
+	case "trace":
+		return c.trace(ctx, args[1:]), true
 	case "status":
 		return c.status(ctx, args[1:]), true
 	case "groups":
