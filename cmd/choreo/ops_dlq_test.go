@@ -169,12 +169,13 @@ func TestDLQBadInput(t *testing.T) {
 
 func TestOpsHelp(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"dlq", "-h"}, {"dlq", "ls", "-h"}, {"dlq", "show", "-h"}, {"dlq", "replay", "-h"}, {"dlq", "purge", "-h"}, {"dlq", "groups", "-h"}} {
+	for _, args := range [][]string{{"dlq", "-h"}, {"dlq", "ls", "-h"}, {"dlq", "show", "-h"}, {"dlq", "replay", "-h"}, {"dlq", "purge", "-h"}, {"dlq", "groups", "-h"},
+		{"groups", "-h"}, {"groups", "ls", "-h"}, {"groups", "rm", "-h"}, {"status", "-h"}, {"tail", "-h"}, {"trace", "-h"}, {"graph", "-live", "-h"}} {
 		code, out, errOut := choreoCtx(t, context.Background(), args...)
 		assert.Equal(t, exitOK, code, args)
 		assert.Empty(t, errOut, args)
 		assert.Contains(t, out, "Usage: choreo "+strings.Join(args[:len(args)-1], " "), args)
-		if len(args) > 2 {
+		if len(args) > 2 || args[0] == "status" || args[0] == "tail" || args[0] == "trace" {
 			assert.Contains(t, out, "Example", args)
 			assert.Contains(t, out, "-server", args)
 			assert.Contains(t, out, "-json", args)

@@ -12,6 +12,10 @@ func (c *cli) ops(ctx context.Context, args []string) (code int, ok bool) {
 		return c.tail(ctx, args[1:]), true
 	case "trace":
 		return c.trace(ctx, args[1:]), true
+	case "graph":
+		if isLiveGraph(args[1:]) {
+			return c.liveGraph(ctx, args[1:]), true
+		}
 	case "status":
 		return c.status(ctx, args[1:]), true
 	case "groups":
