@@ -214,14 +214,26 @@ func inNamespace(ns string) string {
 // eachDeadLetter calls each for every dead letter that f selects. A
 // namespace without a dead-letter stream has none: it is not created just
 // to be read.
+//
+// Reading goes through Bus.DeadLetters, which first makes sure the stream
+// is there with at least the bus's settings, raising a lower max age or
+// size on the server. An operator's read must change nothing, so the
+// reading bus shares b's connection but asks for exactly the settings the
+// stream has.
 func eachDeadLetter(ctx context.Context, b *bus.Bus, f bus.DeadLetterFilter, each func(bus.DeadLetter) error) error {
-	if _, err := b.JetStream().Stream(ctx, topic.DeadLetterStream(b.Namespace())); err != nil {
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			return nil
-		}
+	stream, err := b.JetStream().Stream(ctx, topic.DeadLetterStream(b.Namespace()))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("reading the dead-letter stream: %w", err)
 	}
-	for dl, err := range b.DeadLetters(ctx, f) {
+	reader, err := bus.New(b.Conn(), matchingDeadLetterOptions(b, stream.CachedInfo().Config)...)
+	if err != nil {
+		return err
+	}
+	defer closeBus(reader)
+	for dl, err := range reader.DeadLetters(ctx, f) {
 		if err != nil {
 			return err
 		}
@@ -230,4 +242,21 @@ func eachDeadLetter(ctx context.Context, b *bus.Bus, f bus.DeadLetterFilter, eac
 		}
 	}
 	return nil
+}
+
+// matchingDeadLetterOptions are bus options asking for the settings the
+// dead-letter stream already has, so provisioning it changes nothing.
+func matchingDeadLetterOptions(b *bus.Bus, have jetstream.StreamConfig) []bus.Option {
+	age, size := have.MaxAge, have.MaxBytes
+	if age <= 0 {
+		age = -1 // kept until redelivered or purged
+	}
+	if size <= 0 {
+		size = -1 // no bound
+	}
+	return []bus.Option{
+		bus.WithSource(cliSource), bus.WithNamespace(b.Namespace()), bus.WithLogger(b.Logger()),
+		bus.WithReplicas(min(max(have.Replicas, 1), 5)), bus.WithDuplicateWindow(have.Duplicates),
+		bus.WithEventMaxAge(0), bus.WithDeadLetterMaxAge(age), bus.WithDeadLetterMaxBytes(size),
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -181,4 +182,32 @@ func TestOpsHelp(t *testing.T) {
 			assert.Contains(t, out, "-json", args)
 		}
 	}
+}
+
+// TestDLQReadChangesNothing: reading dead letters must not raise the
+// dead-letter stream's settings to the bus defaults.
+func TestDLQReadChangesNothing(t *testing.T) {
+	t.Parallel()
+	w := startSignup(t)
+	corr := func() string { _, c := w.signup("margaret.example.com"); return c }()
+	bustest.WaitDeadLetters(t, w.web, bus.DeadLetterFilter{}, 1)
+	ctx := context.Background()
+	js := w.web.JetStream()
+	stream, err := js.Stream(ctx, "DLQ")
+	require.NoError(t, err)
+	cfg := stream.CachedInfo().Config
+	cfg.MaxAge, cfg.MaxBytes, cfg.Duplicates = time.Hour, 1<<20, time.Minute
+	_, err = js.UpdateStream(ctx, cfg)
+	require.NoError(t, err)
+
+	for _, args := range [][]string{{"dlq", "ls"}, {"dlq", "groups"}, {"dlq", "show", "1"}, {"trace", corr}, {"graph", "-live"}} {
+		code, _, errOut := w.choreo(args...)
+		require.Equal(t, exitOK, code, "%v: %s", args, errOut)
+	}
+	stream, err = js.Stream(ctx, "DLQ")
+	require.NoError(t, err)
+	have := stream.CachedInfo().Config
+	assert.Equal(t, time.Hour, have.MaxAge)
+	assert.Equal(t, int64(1<<20), have.MaxBytes)
+	assert.Equal(t, time.Minute, have.Duplicates)
 }
