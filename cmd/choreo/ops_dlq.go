@@ -111,8 +111,8 @@ func groupOf(consumer string) string {
 
 // dlqFilterFlags are the flags that select dead letters.
 type dlqFilterFlags struct {
-	group, consumer, topic string
-	since                  time.Duration
+	group, consumer, topic, reason string
+	since                          time.Duration
 }
 
 func (f *dlqFilterFlags) register(o *opsCommand) {
@@ -120,16 +120,47 @@ func (f *dlqFilterFlags) register(o *opsCommand) {
 	o.fs.StringVar(&f.consumer, "consumer", "", "only the dead letters of this `consumer` (a group on one topic, e.g. email__v1_user_signedup)")
 	o.fs.StringVar(&f.topic, "topic", "", "only the dead letters of this `topic`, e.g. v1.user.signup")
 	o.fs.DurationVar(&f.since, "since", 0, "only dead letters parked within this `duration`, e.g. 1h")
+	o.fs.StringVar(&f.reason, "reason", "", "only dead letters whose reason, as given or as 'dlq groups' prints it, contains this `text`")
 }
 
-func (f *dlqFilterFlags) set() bool { return f.group != "" || f.consumer != "" || f.topic != "" }
+func (f *dlqFilterFlags) set() bool {
+	return f.group != "" || f.consumer != "" || f.topic != "" || f.reason != ""
+}
 
 func (f *dlqFilterFlags) filter() bus.DeadLetterFilter {
 	return bus.DeadLetterFilter{Group: f.group, Consumer: f.consumer, Topic: f.topic, Since: sinceFlag(f.since)}
 }
 
+// each calls fn for every dead letter the flags select, at most limit
+// (0: all). The server filters by group, consumer, topic and time; the
+// reason is matched here.
+func (f *dlqFilterFlags) each(ctx context.Context, b *bus.Bus, limit int, fn func(bus.DeadLetter) error) error {
+	filter := f.filter()
+	if f.reason == "" {
+		filter.Limit = limit
+	}
+	n := 0
+	errEnough := errors.New("enough")
+	err := eachDeadLetter(ctx, b, filter, func(dl bus.DeadLetter) error {
+		if f.reason != "" && !strings.Contains(dl.Reason, f.reason) && !strings.Contains(normalizeReason(dl.Reason), f.reason) {
+			return nil
+		}
+		if err := fn(dl); err != nil {
+			return err
+		}
+		if n++; limit > 0 && n >= limit {
+			return errEnough
+		}
+		return nil
+	})
+	if errors.Is(err, errEnough) {
+		return nil
+	}
+	return err
+}
+
 const dlqListHelp = `
-Usage: choreo dlq ls [-group G] [-consumer C] [-topic T] [-since D] [-limit N]
+Usage: choreo dlq ls [-group G] [-consumer C] [-topic T] [-reason TEXT] [-since D] [-limit N]
 
 Lists dead letters, oldest first: the sequence (SEQ) that names it, when it
 was parked, the consumer that gave up, the topic, the message and
@@ -163,11 +194,9 @@ func (c *cli) dlqList(ctx context.Context, args []string) int {
 		return exitFail
 	}
 	defer closeBus(b)
-	filter := f.filter()
-	filter.Limit = *limit
 	tw := tabwriter.NewWriter(o.stdout, 0, 4, 2, ' ', 0)
 	n := 0
-	err := eachDeadLetter(ctx, b, filter, func(dl bus.DeadLetter) error {
+	err := f.each(ctx, b, *limit, func(dl bus.DeadLetter) error {
 		if o.conn.json {
 			return o.emit(deadLetterRecord(b.Namespace(), dl, false))
 		}

@@ -15,7 +15,7 @@ import (
 )
 
 const dlqReplayHelp = `
-Usage: choreo dlq replay (ID... | -group G | -consumer C | -topic T | -all) [-since D] [-dry-run] [-data JSON|@FILE]
+Usage: choreo dlq replay (ID... | -group G | -consumer C | -topic T | -reason TEXT | -all) [-since D] [-dry-run] [-data JSON|@FILE]
 
 Puts dead letters back in front of the handler group that gave up on them,
 and no other group, exactly as bus.Redeliver does: the message keeps its id
@@ -39,7 +39,7 @@ Examples:
 `
 
 const dlqPurgeHelp = `
-Usage: choreo dlq purge (ID... | -group G | -consumer C | -topic T | -all) [-since D] [-dry-run]
+Usage: choreo dlq purge (ID... | -group G | -consumer C | -topic T | -reason TEXT | -all) [-since D] [-dry-run]
 
 Deletes dead letters without redelivering them: for messages that should
 never be handled (a test signup, a duplicate). -dry-run prints what would
@@ -52,6 +52,7 @@ Examples:
 
 	choreo dlq purge 7 12
 	choreo dlq purge -consumer accounts__v1_user_signup -dry-run
+	choreo dlq purge -reason "already has an account"
 `
 
 // dlqActionJSON is the -json line of one dead letter replayed or purged.
@@ -87,11 +88,11 @@ func (c *cli) dlqAct(ctx context.Context, verb string, args []string) int {
 	case err != nil:
 		return o.usage("%v", err)
 	case len(refs) > 0 && (f.set() || *all || f.since > 0):
-		return o.usage("give dead letters by ID or select them with -group, -consumer, -topic, -since or -all, not both")
+		return o.usage("give dead letters by ID or select them with -group, -consumer, -topic, -reason, -since or -all, not both")
 	case *all && f.set():
-		return o.usage("-all selects every dead letter; drop it to filter with -group, -consumer or -topic")
+		return o.usage("-all selects every dead letter; drop it to filter with -group, -consumer, -topic or -reason")
 	case len(refs) == 0 && !f.set() && !*all:
-		return o.usage("say which dead letters: IDs, -group, -consumer, -topic, or -all")
+		return o.usage("say which dead letters: IDs, -group, -consumer, -topic, -reason, or -all")
 	case data != nil && *data != "" && len(refs) != 1:
 		return o.usage("-data replaces the payload of one dead letter; give exactly one ID")
 	}
@@ -120,7 +121,7 @@ func (c *cli) dlqAct(ctx context.Context, verb string, args []string) int {
 				return o.fail(err)
 			}
 		}
-	} else if err := act.each(ctx, f.filter()); err != nil {
+	} else if err := act.each(ctx, &f); err != nil {
 		return o.fail(err)
 	}
 	return act.summary()
@@ -147,7 +148,7 @@ type dlqActor struct {
 // each acts on every dead letter the filter selects that was parked before
 // the command started: a replayed message that fails again is parked anew
 // and must not be replayed again in the same run.
-func (a *dlqActor) each(ctx context.Context, f bus.DeadLetterFilter) error {
+func (a *dlqActor) each(ctx context.Context, f *dlqFilterFlags) error {
 	rctx, cancel := a.o.request(ctx)
 	stream, err := a.b.JetStream().Stream(rctx, topic.DeadLetterStream(a.b.Namespace()))
 	cancel()
@@ -159,7 +160,7 @@ func (a *dlqActor) each(ctx context.Context, f bus.DeadLetterFilter) error {
 	}
 	last := stream.CachedInfo().State.LastSeq
 	errStop := errors.New("stop")
-	err = eachDeadLetter(ctx, a.b, f, func(dl bus.DeadLetter) error {
+	err = f.each(ctx, a.b, 0, func(dl bus.DeadLetter) error {
 		if dl.Sequence > last {
 			return errStop
 		}

@@ -14,7 +14,7 @@ import (
 )
 
 const dlqGroupsHelp = `
-Usage: choreo dlq groups [-group G] [-consumer C] [-topic T] [-since D]
+Usage: choreo dlq groups [-group G] [-consumer C] [-topic T] [-reason TEXT] [-since D]
 
 Groups dead letters by the consumer that gave up and by reason, with how
 many, the oldest and the newest: the first thing to look at when a dead-
@@ -22,7 +22,8 @@ letter queue fills up. Reasons are normalised so that one failure with
 different data is one group: quoted text ("..." and '...'), UUIDs, email
 addresses and numbers of 4 or more digits become placeholders, so
 invalid email address "a" and invalid email address "b" are both
-invalid email address "…".
+invalid email address "…". -reason with text from a printed reason
+selects one group for 'dlq ls', 'dlq replay' and 'dlq purge'.
 
 -json prints one object per group: consumer, group, topic, reason (the
 normalised reason), example (one reason as it was), count, oldest,
@@ -65,7 +66,7 @@ func (c *cli) dlqGroups(ctx context.Context, args []string) int {
 	defer closeBus(b)
 	type key struct{ consumer, reason string }
 	groups := map[key]*dlqGroupJSON{}
-	err := eachDeadLetter(ctx, b, f.filter(), func(dl bus.DeadLetter) error {
+	err := f.each(ctx, b, 0, func(dl bus.DeadLetter) error {
 		k := key{dl.Consumer, normalizeReason(dl.Reason)}
 		g := groups[k]
 		if g == nil {

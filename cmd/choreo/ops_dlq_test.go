@@ -111,6 +111,14 @@ func TestDLQ(t *testing.T) {
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, errOut, "no dead letter has sequence or message id")
 
+	// -reason selects by the text of the reason, as given or normalised.
+	code, out, _ = w.choreo("dlq", "ls", "-json", "-reason", `address "…"`)
+	require.Equal(t, exitOK, code)
+	assert.Len(t, jsonLines[deadLetterJSON](t, out), 1, "only bob's is left")
+	code, out, _ = w.choreo("dlq", "purge", "-reason", "no such reason")
+	require.Equal(t, exitOK, code)
+	assert.Equal(t, "0 dead letters purged\n", out)
+
 	// Purge the other one by its consumer.
 	code, out, errOut = w.choreo("dlq", "purge", "-consumer", "accounts__v1_user_signup")
 	require.Equal(t, exitOK, code, errOut)
