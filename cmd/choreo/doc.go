@@ -82,4 +82,124 @@
 // exit); -v prints the server's log.
 //
 //	choreo dev -dir .choreo-data
+//
+// # Operations
+//
+// The commands below work on a running system instead of a catalog:
+// tail, dlq, status, trace, groups and graph -live. They connect with
+// -server (default $NATS_URL, else nats://127.0.0.1:4222) to the services
+// of -namespace, authenticate with -creds, -nkey, -user and -password (or
+// $NATS_PASSWORD), or -token (or $NATS_TOKEN), and trust -tlsca, with
+// -tlscert and -tlskey for a client certificate. Errors never show a
+// password or token. -timeout bounds connecting and each request (10s).
+// None of them leaves a consumer behind: they read through core
+// subscriptions, direct gets and short-lived consumers they delete, and
+// reading dead letters leaves the dead-letter stream's settings as they
+// are. Each exits 0 on success, 1 when the work fails (and, for graph
+// -live with -catalog, on drift), 2 on a wrong command line.
+//
+// -json prints one JSON object per line instead of text, with these
+// stable fields (RFC 3339 times; a field without a value is left out):
+//
+//	tail         from (history|live), time, kind, topic, subject, id, source,
+//	             type, correlation_id, causation_id, redeliver_to, stream,
+//	             stream_seq, size, data, problem
+//	dlq ls       seq, id, source, type, kind, topic, subject, consumer,
+//	             group, reason, deliveries, failed_at, stream, stream_seq,
+//	             correlation_id, causation_id, time, size
+//	dlq show     the fields of dlq ls, plus headers and data
+//	dlq replay   action (replayed|would_replay|failed), seq, id, topic,
+//	dlq purge    consumer, error; purge: purged|would_purge|failed
+//	dlq groups   consumer, group, topic, reason, example, count, oldest,
+//	             newest, seqs
+//	status       type "stream": time, stream, kind, messages, bytes,
+//	             last_message, arrival_rate; type "consumer": time,
+//	             window_seconds, stream, consumer, group, kind, topic,
+//	             pending, pending_change, ack_pending, redelivered,
+//	             dead_letters, last_active, arrival_rate, processing_rate,
+//	             instances, per_instance_rate, rate_source, target_seconds,
+//	             recommended_instances, keda_lag_threshold, state, note
+//	trace        id, kind, topic, source, time, correlation_id,
+//	             causation_id, parent_id, depth, where, stream, stream_seq,
+//	             since_parent_ms, replayed_to, probable_topics, note,
+//	             consumers [consumer, group, state, dead_letter_seq,
+//	             deliveries, reason]
+//	groups ls    group, topics, pending, ack_pending, dead_letters,
+//	             instances, last_active, consumers [consumer, stream, kind,
+//	             topic, pending, ack_pending, redelivered, dead_letters,
+//	             instances, created, last_active]
+//	groups rm    action (removed|would_remove), group, consumer, stream,
+//	             topic, pending, ack_pending, instances
+//	graph -live  type "use": service, role, topic, kind, messages;
+//	             type "drift": problem, service, role, topic, message
+//
+// # choreo tail
+//
+//	choreo tail [TOPIC|PATTERN...] [-kind command|event] [-correlation ID] [-source S] [-since D | -all] [-count N] [-for D]
+//
+// Prints messages as they pass, one line each (time, kind, topic, short
+// message and correlation ids, source, size, payload preview), through a
+// plain subscription. With -since or -all it first prints the stored
+// messages oldest first: events from their streams, and the commands still
+// waiting in their work queues (read with direct gets: JetStream allows no
+// second consumer on a work queue that overlaps the handler's, and any
+// consumer there would remove what it acknowledges). Handled commands are
+// gone.
+//
+// # choreo dlq
+//
+//	choreo dlq ls [-group G] [-consumer C] [-topic T] [-reason TEXT] [-since D] [-limit N]
+//	choreo dlq show ID...
+//	choreo dlq replay (ID... | -group G | -consumer C | -topic T | -reason TEXT | -all) [-since D] [-dry-run] [-data JSON|@FILE]
+//	choreo dlq purge (ID... | -group G | -consumer C | -topic T | -reason TEXT | -all) [-since D] [-dry-run]
+//	choreo dlq groups [-group G] [-consumer C] [-topic T] [-reason TEXT] [-since D]
+//
+// An ID is a dead letter's sequence in the dead-letter stream, its message
+// id, or the last 6 or more characters of the id. Replay goes through
+// bus.Redeliver: only the group that gave up sees the message again, with a
+// fresh Nats-Msg-Id. -data corrects the payload of one dead letter before
+// it is replayed. groups counts dead letters by consumer and normalised
+// reason (quoted text, UUIDs, addresses and long numbers become
+// placeholders).
+//
+// # choreo status
+//
+//	choreo status [-window 5s] [-target 10s] [-per-instance RATE] [-watch]
+//
+// Per stream and per consumer group: lag and its change over the window,
+// awaiting ack, redelivered, dead letters, last activity, arrival and
+// processing rates, instances pulling, and how many instances would finish
+// the lag within -target: ceil((arrivals/s + lag/target) / rate per
+// instance). Stuck groups (a lag and nothing finished) are named. KEDA's
+// nats-jetstream scaler scales on the same signal: lagThreshold = rate per
+// instance x target (keda_lag_threshold in -json).
+//
+// # choreo trace
+//
+//	choreo trace [-since D] CORRELATION_ID
+//
+// The causal tree of one chain: who sent what, which message caused which,
+// how each group fared with it (handled, delivered, waiting, dead letter),
+// and the time between steps; and what the bus cannot know (handled
+// commands leave their work queue).
+//
+// # choreo groups
+//
+//	choreo groups ls
+//	choreo groups rm [-force] [-dry-run] GROUP|CONSUMER...
+//
+// Lists consumer groups with backlog, dead letters, instances pulling and
+// last activity; removes an orphaned group (a renamed service's, which makes
+// HandleCommand fail with "another service already handles this command"),
+// refusing one with a backlog or an instance pulling unless -force.
+//
+// # choreo graph -live
+//
+//	choreo graph -live [-catalog FILE] [-for D] [-since D] [-format mermaid|dot] [-out FILE]
+//
+// Draws the choreography as the bus shows it (consumer groups, and the
+// sources of stored, dead-lettered and, for -for, live messages), like
+// graph draws a catalog. With -catalog it reports the drift: topics seen
+// but not declared, declared but never seen, and services doing what the
+// catalog does not say.
 package main
