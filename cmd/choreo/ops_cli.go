@@ -98,7 +98,54 @@ func (o *opsCommand) parse(help string, args []string, min, max int) (pos []stri
 		o.usageError(o.name, err.Error())
 		return nil, exitUsage, false
 	}
+	// From here on output carries what others wrote (subjects, headers,
+	// payloads, consumer names): no control sequence of theirs reaches
+	// the terminal.
+	o.cli = &cli{stdout: terminalSafe{o.cli.stdout}, stderr: terminalSafe{o.cli.stderr}}
 	return pos, exitOK, true
+}
+
+// terminalSafe escapes control characters other than newline and tab (C0,
+// DEL and C1, which terminals may take as commands) and invalid UTF-8.
+// JSON output passes unchanged but for C1 characters, which become \u
+// escapes: still valid JSON, and the same string once decoded.
+type terminalSafe struct{ w io.Writer }
+
+func (t terminalSafe) Write(p []byte) (int, error) {
+	clean := true
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		if needsEscape(r, size) && p[i] != '\n' && p[i] != '\t' {
+			clean = false
+			break
+		}
+		i += size
+	}
+	if clean {
+		return t.w.Write(p)
+	}
+	var b bytes.Buffer
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		switch {
+		case p[i] == '\n' || p[i] == '\t' || !needsEscape(r, size):
+			b.Write(p[i : i+size])
+		case r >= 0x80 && size > 1:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\x%02x`, p[i])
+		}
+		i += size
+	}
+	if _, err := t.w.Write(b.Bytes()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// needsEscape reports whether a decoded rune must not reach a terminal.
+func needsEscape(r rune, size int) bool {
+	return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == utf8.RuneError && size == 1
 }
 
 // usage reports a wrong command line found after parsing.
@@ -195,8 +242,8 @@ func preview(data []byte, n int) string {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			fmt.Fprintf(&b, `\x%02x`, first)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
+		case needsEscape(r, size):
+			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
 		}
