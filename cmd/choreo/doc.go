@@ -106,7 +106,7 @@
 //	             stream_seq, size, data, problem
 //	dlq ls       seq, id, source, type, kind, topic, subject, consumer,
 //	             group, reason, deliveries, failed_at, stream, stream_seq,
-//	             correlation_id, causation_id, time, size
+//	             correlation_id, causation_id, time, size, reduced
 //	dlq show     the fields of dlq ls, plus headers and data
 //	dlq replay   action (replayed|would_replay|failed), seq, id, topic,
 //	dlq purge    consumer, error; purge: purged|would_purge|failed

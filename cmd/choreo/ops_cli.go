@@ -8,7 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -165,6 +168,15 @@ func (o *opsCommand) connect(ctx context.Context) *bus.Bus {
 		return nil
 	}
 	return b
+}
+
+// interruptible makes Ctrl+C and SIGTERM end a command that runs until
+// told to stop (tail, status -watch, graph -live -for) through its context,
+// so that it deletes what it made on the server and exits 0, rather than
+// being killed mid-read. main leaves signals alone for the other commands,
+// so that they end at once even when stuck on their input.
+func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
 // request is a context for one request to the server, bounded by -timeout.

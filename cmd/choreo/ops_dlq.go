@@ -78,6 +78,7 @@ type deadLetterJSON struct {
 	CausationID   string              `json:"causation_id,omitempty"`
 	Time          *time.Time          `json:"time,omitempty"`
 	Size          int                 `json:"size"`
+	Reduced       string              `json:"reduced,omitempty"`
 	Headers       map[string][]string `json:"headers,omitempty"`
 	Data          any                 `json:"data,omitempty"`
 }
@@ -86,7 +87,7 @@ func deadLetterRecord(ns string, dl bus.DeadLetter, full bool) deadLetterJSON {
 	r := deadLetterJSON{
 		Seq: dl.Sequence, Subject: dl.Subject, Consumer: dl.Consumer, Group: groupOf(dl.Consumer),
 		Reason: dl.Reason, Deliveries: dl.Deliveries, FailedAt: optionalTime(dl.FailedAt),
-		Stream: dl.Stream, StreamSeq: dl.StreamSequence, Size: len(dl.Data),
+		Stream: dl.Stream, StreamSeq: dl.StreamSequence, Size: len(dl.Data), Reduced: dl.Reduced,
 	}
 	if k, n, err := topic.ParseSubject(ns, dl.Subject); err == nil {
 		r.Kind, r.Topic = k.String(), n.String()
@@ -169,7 +170,8 @@ why.
 
 -json prints one object per dead letter: seq, id, source, type, kind,
 topic, subject, consumer, group, reason, deliveries, failed_at, stream,
-stream_seq, correlation_id, causation_id, time, size.
+stream_seq, correlation_id, causation_id, time, size, and reduced when the
+message was too large to park whole (what was cut, where the original is).
 
 Examples:
 

@@ -179,6 +179,7 @@ func (o *opsCommand) showDeadLetter(r deadLetterJSON, dl bus.DeadLetter) {
 	field("deliveries", strconv.Itoa(r.Deliveries))
 	field("failed at", clock(dl.FailedAt))
 	field("original", fmt.Sprintf("%s #%d", r.Stream, r.StreamSeq))
+	field("reduced", r.Reduced)
 	if dl.Envelope == nil {
 		field("note", "not a CloudEvent: the headers below are all there is")
 	} else {

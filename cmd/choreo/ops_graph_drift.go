@@ -47,6 +47,11 @@ func (c *cli) liveGraph(ctx context.Context, args []string) int {
 			return exitFail
 		}
 	}
+	if *forDur > 0 {
+		var stop context.CancelFunc
+		ctx, stop = interruptible(ctx) // after the catalog: reading it may block on a pipe
+		defer stop()
+	}
 	b := o.connect(ctx)
 	if b == nil {
 		return exitFail

@@ -126,6 +126,11 @@ func (c *cli) status(ctx context.Context, args []string) int {
 	case *perInstance < 0 || math.IsNaN(*perInstance) || math.IsInf(*perInstance, 0):
 		return o.usage("-per-instance %v: use a positive rate in messages per second, or 0 to observe it", *perInstance)
 	}
+	if *watch {
+		var stop context.CancelFunc
+		ctx, stop = interruptible(ctx)
+		defer stop()
+	}
 	b := o.connect(ctx)
 	if b == nil {
 		return exitFail

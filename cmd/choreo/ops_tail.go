@@ -88,6 +88,8 @@ func (c *cli) tail(ctx context.Context, args []string) int {
 	if err != nil {
 		return o.usage("%v", err)
 	}
+	ctx, stop := interruptible(ctx)
+	defer stop()
 	if *forDur > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *forDur)
