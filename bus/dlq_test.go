@@ -17,9 +17,8 @@ func TestDeadLettersLeavesNoConsumersBehind(t *testing.T) {
 	t.Parallel()
 	b := bustest.New(t)
 	ctx := ctxT(t)
-	_, err := allDeadLetters(ctx, b) // provisions the dead-letter stream
-	require.NoError(t, err)
-	_, err = b.JetStream().Publish(ctx, "dlq.EVT_user.sink__v1_user_signedup", []byte("x"))
+	provisionDeadLetters(t, b)
+	_, err := b.JetStream().Publish(ctx, "dlq.EVT_user.sink__v1_user_signedup", []byte("x"))
 	require.NoError(t, err)
 	for range 10 {
 		dls, err := allDeadLetters(ctx, b)

@@ -110,7 +110,9 @@ func (b *Bus) DeadLetters(ctx context.Context, f DeadLetterFilter) iter.Seq2[Dea
 			return
 		}
 		var stopped bool
-		err = b.withDeadLetterStream(ctx, func() error {
+		// Reading only looks the stream up: creating it, or raising its
+		// settings to this bus's, is for parking.
+		err = func() error {
 			return b.readDeadLetters(ctx, subject, f.Since, func(dl DeadLetter) bool {
 				if !f.matches(&dl, ns, name) {
 					return true
@@ -122,7 +124,7 @@ func (b *Bus) DeadLetters(ctx context.Context, f DeadLetterFilter) iter.Seq2[Dea
 				f.Limit--
 				return f.Limit != 0
 			})
-		})
+		}()
 		if err != nil && !stopped {
 			yield(DeadLetter{}, fmt.Errorf("choreo/bus: reading dead letters: %w", err))
 		}
@@ -134,6 +136,9 @@ func (b *Bus) DeadLetters(ctx context.Context, f DeadLetterFilter) iter.Seq2[Dea
 func (b *Bus) readDeadLetters(ctx context.Context, subject string, since time.Time, each func(DeadLetter) bool) error {
 	name := b.deadLetterStream()
 	stream, err := b.js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil // nothing was ever parked
+	}
 	if err != nil {
 		return err
 	}

@@ -43,8 +43,7 @@ func TestDeadLettersIterateWithBoundedMemory(t *testing.T) {
 	t.Parallel()
 	b := bustest.New(t)
 	ctx := ctxT(t)
-	_, err := allDeadLetters(ctx, b) // provisions the dead-letter stream
-	require.NoError(t, err)
+	provisionDeadLetters(t, b)
 	const n, size = 10_000, 4 << 10
 	body := []byte(`"` + strings.Repeat("x", size-2) + `"`)
 	for i := range n {
@@ -159,8 +158,7 @@ func TestRedeliverRefusesForgedDeadLetters(t *testing.T) {
 	ctx := ctxT(t)
 	_, err := bus.Subscribe(ctx, b, signedUpEvt, "email", func(context.Context, *bus.Message[signedUp]) error { return nil })
 	require.NoError(t, err)
-	_, err = allDeadLetters(ctx, b) // provisions the dead-letter stream
-	require.NoError(t, err)
+	provisionDeadLetters(t, b)
 	js := b.JetStream()
 	for i, forged := range []struct{ stream, consumer, subject string }{
 		{"EVT_user", "email__v1_user_signedup", "$JS.API.STREAM.DELETE.EVT_user"},
@@ -185,4 +183,25 @@ func TestRedeliverRefusesForgedDeadLetters(t *testing.T) {
 	_, err = js.Stream(ctx, "EVT_user")
 	require.NoError(t, err, "the stream must survive")
 	require.Len(t, bustest.DeadLetters(t, b, bus.DeadLetterFilter{}), 7, "refused dead letters stay for an operator")
+}
+
+// Reading dead letters only looks at the dead-letter stream: it neither
+// creates it nor raises the settings an operator gave it.
+func TestReadingDeadLettersChangesNothing(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	require.Empty(t, bustest.DeadLetters(t, b, bus.DeadLetterFilter{}))
+	_, err := b.JetStream().Stream(ctx, "DLQ")
+	require.ErrorIs(t, err, jetstream.ErrStreamNotFound, "a read created the dead-letter stream")
+
+	_, err = b.JetStream().CreateStream(ctx, jetstream.StreamConfig{
+		Name: "DLQ", Subjects: []string{"dlq.>"}, MaxAge: time.Hour, MaxBytes: 1 << 20, Storage: jetstream.FileStorage,
+	})
+	require.NoError(t, err)
+	require.Empty(t, bustest.DeadLetters(t, b, bus.DeadLetterFilter{}))
+	s, err := b.JetStream().Stream(ctx, "DLQ")
+	require.NoError(t, err)
+	require.Equal(t, time.Hour, s.CachedInfo().Config.MaxAge, "a read raised the max age")
+	require.Equal(t, int64(1<<20), s.CachedInfo().Config.MaxBytes, "a read raised the max bytes")
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/choreo-bus/choreo/bus"
@@ -130,4 +131,17 @@ func allDeadLetters(ctx context.Context, b *bus.Bus) ([]bus.DeadLetter, error) {
 		out = append(out, dl)
 	}
 	return out, nil
+}
+
+// provisionDeadLetters creates the dead-letter stream of b's namespace as
+// an operator would, for tests that park dead letters by hand (reading
+// dead letters never creates it).
+func provisionDeadLetters(t *testing.T, b *bus.Bus) {
+	t.Helper()
+	_, err := b.JetStream().CreateStream(ctxT(t), jetstream.StreamConfig{
+		Name:     topic.DeadLetterStream(b.Namespace()),
+		Subjects: []string{topic.DeadLetterSubjects(b.Namespace())},
+		Storage:  jetstream.FileStorage,
+	})
+	require.NoError(t, err)
 }
