@@ -86,6 +86,16 @@ func (s *deadLetterState) recheck(b *Bus, quit <-chan struct{}) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// Close must not wait for checks of an unreachable server.
+	stopCtx, cancelAll := context.WithCancel(context.Background())
+	defer cancelAll()
+	go func() { // owned: ends with recheck, which cancels stopCtx
+		select {
+		case <-quit:
+			cancelAll()
+		case <-stopCtx.Done():
+		}
+	}()
 	for {
 		select {
 		case <-quit:
@@ -99,7 +109,10 @@ func (s *deadLetterState) recheck(b *Bus, quit <-chan struct{}) {
 		}
 		s.mu.Unlock()
 		for _, stream := range streams {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if stopCtx.Err() != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(stopCtx, 10*time.Second)
 			if err := b.captureAdvisories(ctx, stream); err != nil {
 				b.cfg.logger.Warn("choreo: cannot check the advisory capture; will try again", "stream", stream, "error", err)
 			}
@@ -223,6 +236,10 @@ func (b *Bus) convertAdvisory(m jetstream.Msg) {
 		return
 	}
 	info := cons.CachedInfo()
+	if info.Config.MaxDeliver <= 0 {
+		_ = m.Term() // a consumer without max deliveries never gives up on a message
+		return
+	}
 	delivered := a.StreamSeq <= info.Delivered.Stream
 	settled := a.StreamSeq <= info.AckFloor.Stream || info.NumAckPending == 0
 	if !delivered || !settled {

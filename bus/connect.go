@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,8 +116,11 @@ func connectHint(err error) string {
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	var netErr net.Error
+	var urlErr *url.Error
 	msg := strings.ToLower(err.Error())
 	switch {
+	case errors.As(err, &urlErr) && strings.Contains(urlErr.Op, "parse"):
+		return "the URL does not parse: write it as nats://host:port (user info and tokens percent-encoded), or pass credentials with bus.WithNATSOptions"
 	case errors.Is(err, nats.ErrAuthorization), errors.Is(err, nats.ErrAuthExpired), errors.Is(err, nats.ErrAuthRevoked),
 		errors.Is(err, nats.ErrAccountAuthExpired), strings.Contains(msg, "authorization violation"), strings.Contains(msg, "authentication"):
 		return "the server refused the credentials: check the user and password, token, nkey or creds file given with bus.WithNATSOptions"
@@ -175,8 +180,16 @@ func secrets(urls string) []string {
 		userinfo := p[:at]
 		out = append(out, userinfo)
 		user, pass, _ := strings.Cut(userinfo, ":")
-		for _, s := range []string{user, pass, url.PathEscape(pass), url.QueryEscape(pass)} {
-			if len(s) >= 3 { // shorter is too likely to match innocent text
+		forms := []string{user, pass}
+		for _, s := range []string{user, pass} {
+			if plain, err := url.PathUnescape(s); err == nil && plain != s {
+				forms = append(forms, plain) // the decoded form nats.go may print
+			}
+		}
+		for _, s := range forms {
+			// Shorter is too likely to match innocent text, and "nats" is
+			// in every nats.go error (the whole user info still goes).
+			if len(s) >= 3 && s != "nats" {
 				out = append(out, s)
 			}
 		}
@@ -201,9 +214,20 @@ func redactError(err error, urls string) error {
 		return nil
 	}
 	text, changed := err.Error(), false
-	for _, s := range secrets(urls) {
-		if strings.Contains(text, s) {
-			text, changed = strings.ReplaceAll(text, s, "redacted"), true
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		// url.Error quotes the URL (%q), escaping what the secrets hold:
+		// print it redacted instead of searching for escaped forms.
+		text, changed = urlErr.Op+" "+strconv.Quote(RedactURL(urlErr.URL))+": "+urlErr.Err.Error(), true
+	}
+	all := secrets(urls)
+	// Longest first, so a password that contains the user name goes whole.
+	slices.SortFunc(all, func(a, b string) int { return len(b) - len(a) })
+	for _, s := range all {
+		for _, form := range []string{s, strings.Trim(strconv.Quote(s), `"`)} {
+			if strings.Contains(text, form) {
+				text, changed = strings.ReplaceAll(text, form, "redacted"), true
+			}
 		}
 	}
 	if !changed {

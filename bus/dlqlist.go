@@ -110,6 +110,7 @@ func (b *Bus) DeadLetters(ctx context.Context, f DeadLetterFilter) iter.Seq2[Dea
 			return
 		}
 		var stopped bool
+		limit := f.Limit // a local: ranging over the sequence again starts afresh
 		// Reading only looks the stream up: creating it, or raising its
 		// settings to this bus's, is for parking.
 		err = func() error {
@@ -121,8 +122,8 @@ func (b *Bus) DeadLetters(ctx context.Context, f DeadLetterFilter) iter.Seq2[Dea
 					stopped = true
 					return false
 				}
-				f.Limit--
-				return f.Limit != 0
+				limit--
+				return limit != 0
 			})
 		}()
 		if err != nil && !stopped {

@@ -193,7 +193,7 @@ func (b *Bus) prepare(ctx context.Context, k topic.Kind, n topic.Name, data any,
 		shared := new(envelope.Envelope)
 		*shared = env
 		p.hooks = b.hooks.beforePublish(ctx, Outgoing{Envelope: shared, Kind: k, Topic: n, WireSubject: r.subject, Async: async})
-		env = *shared
+		env = *p.hooks.out.Envelope // a hook may have replaced the pointer
 	}
 	p.id = env.ID
 	if err := envelope.Write(p.msg, &env); err != nil {

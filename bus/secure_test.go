@@ -125,10 +125,18 @@ func TestConnectErrorRedactsCredentials(t *testing.T) {
 		"nats://alice:s3cretPW@127.0.0.1:1",
 		"nats://s3cretTOKEN@127.0.0.1:1",
 		"nats://127.0.0.1:1,nats://bob:s3cretPW2@127.0.0.1:2",
-		"nats://alice:s3cret PW%@127.0.0.1:1", // does not parse as a URL
 	} {
 		_, err := bus.Connect(ctx, url)
 		requireNoSecret(t, err, "is nats-server running", "s3cret", "alice", "bob")
+	}
+	// URLs that do not parse: the parser's error quotes the URL, escaped.
+	for _, url := range []string{
+		"nats://alice:s3cret PW%@127.0.0.1:1",
+		"nats://alice:s\"3cr\\et@127.0.0.1:1",
+		"nats://alice:s3cr%zzet@127.0.0.1:1",
+	} {
+		_, err := bus.Connect(ctx, url)
+		requireNoSecret(t, err, "does not parse", "s3cret", `s\"3cr`, "s3cr%zzet", "alice", `3cr\\et`)
 	}
 	require.Equal(t, "nats://redacted@127.0.0.1:1,tls://h:2", bus.RedactURL("nats://a:b@127.0.0.1:1, tls://h:2"))
 }

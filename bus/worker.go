@@ -90,6 +90,10 @@ func (s *Subscription) process(q queued) {
 	}
 }
 
+// keepInQueueDelay is how long a command too large to dead-letter whole
+// waits in its work queue before it is delivered again.
+const keepInQueueDelay = 24 * time.Hour
+
 // maxRedeliverTargets bounds the cache of Choreo-Redeliver-To answers.
 const maxRedeliverTargets = 1024
 
@@ -97,8 +101,9 @@ const maxRedeliverTargets = 1024
 // of this subscription's topic, so a redelivered copy addressed to it may
 // be skipped here. Anyone who can publish on the topic can set the header,
 // so it is trusted only when it names a consumer that exists. A command
-// has one consumer, so a copy of a command is never for another one. The
-// answers are cached: the check costs a round trip once per name.
+// has one consumer, so a copy of a command is never for another one.
+// Consumers found are cached (a round trip once per name); a name not found
+// is asked again next time, since its consumer may be created later.
 func (s *Subscription) redeliveredToOther(consumer string) (bool, error) {
 	if s.kind != topic.KindEvent || !strings.HasSuffix(consumer, topic.ConsumerName("", s.name)) {
 		return false, nil
@@ -115,16 +120,20 @@ func (s *Subscription) redeliveredToOther(consumer string) (bool, error) {
 	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return false, err
 	}
-	exists := err == nil
+	if err != nil {
+		// Not cached: the consumer may be created (or recreated) later,
+		// and a copy addressed to it then must not be handled here.
+		return false, nil
+	}
 	s.targetsMu.Lock()
 	if len(s.redeliverTargets) >= maxRedeliverTargets {
-		// Made-up names must not grow the cache without bound; starting
-		// over costs one lookup per name still in use.
+		// Bound the cache; starting over costs one lookup per name still
+		// in use.
 		clear(s.redeliverTargets)
 	}
-	s.redeliverTargets[consumer] = exists
+	s.redeliverTargets[consumer] = true
 	s.targetsMu.Unlock()
-	return exists, nil
+	return true, nil
 }
 
 // decodeSafely decodes the payload into the handler's type. A panicking
@@ -258,11 +267,11 @@ func (s *Subscription) deadLetter(msg jetstream.Msg, d *Delivery, reason error) 
 	}
 	if keepOriginal && s.kind == topic.KindCommand {
 		// Its body did not fit the dead letter, and terminating a command
-		// removes it from its work queue: keep it there, undelivered after
-		// its last attempt, for an operator (the dead letter says where).
-		delay := s.cfg.backoff[len(s.cfg.backoff)-1]
+		// removes it from its work queue: keep it there for an operator
+		// (the dead letter says where), handed back for a day so that its
+		// handler does not run again at every back-off.
 		s.logger.Error("choreo: dead-lettered a reduced copy; the command stays in its work queue", "id", id, "correlation_id", correlation, "reason", reason)
-		_ = msg.NakWithDelay(delay)
+		_ = msg.NakWithDelay(keepInQueueDelay)
 		return Settlement{Decision: DecisionDeadLetter, Err: reason, Reason: text, Panicked: isPanic(reason)}
 	}
 	s.logger.Error("choreo: dead-lettered", "id", id, "correlation_id", correlation, "attempt", d.Attempt, "reason", reason)
