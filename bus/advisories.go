@@ -4,8 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,163 +27,76 @@ type maxDeliveriesAdvisory struct {
 	Deliveries int    `json:"deliveries"` // not trusted: the consumer's MaxDeliver is used
 }
 
-// deadLetterState owns the advisory converter of one bus.
+// deadLetterState owns the advisory converters of one bus: one per topic
+// stream that has a subscription on this bus.
 type deadLetterState struct {
 	mu      sync.Mutex
-	cc      jetstream.ConsumeContext
-	watched map[string]bool // topic streams whose advisories are captured
+	ccs     map[string]jetstream.ConsumeContext // topic stream -> its converter
 	stopped bool
-	// quit ends the goroutine that re-checks the capture (see recheck);
-	// rechecks waits for it.
-	quit     chan struct{}
-	rechecks sync.WaitGroup
-	every    time.Duration // advisoryRecheck unless a test shortens it
 }
-
-// advisoryRecheck is how often a bus checks that the advisory stream still
-// lists its streams' subjects: another bus's update, made from a list read
-// before this bus added its subject, can drop it (a stream update replaces
-// the whole list and has no compare-and-set).
-const advisoryRecheck = 30 * time.Second
 
 // watch makes sure the advisories of a topic stream's consumers are
 // captured and converted, within ctx (the set-up of the subscription that
 // asks for it). A failure is logged, not returned: the explicit dead-letter
-// path works without the converter, and the next subscription tries again.
+// path works without the converter, and the next subscription on the
+// stream tries again.
 func (s *deadLetterState) watch(ctx context.Context, b *Bus, stream string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped || s.watched[stream] && s.cc != nil {
+	if s.stopped || s.ccs[stream] != nil {
 		return
 	}
-	err := b.captureAdvisories(ctx, stream)
-	if err == nil && s.cc == nil {
-		s.cc, err = b.consumeAdvisories(ctx)
-		if err == nil {
-			s.quit = make(chan struct{})
-			s.rechecks.Add(1)
-			go s.recheck(b, s.quit)
-		}
-	}
+	cc, err := b.convertAdvisories(ctx, stream)
 	if err != nil {
 		b.cfg.logger.Warn("choreo: not capturing max-deliveries advisories yet; the next subscription tries again. Until then a message whose handler crashed on its last attempt does not show in DeadLetters", "stream", stream, "error", err)
 		return
 	}
-	if s.watched == nil {
-		s.watched = make(map[string]bool)
+	if s.ccs == nil {
+		s.ccs = make(map[string]jetstream.ConsumeContext)
 	}
-	s.watched[stream] = true
+	s.ccs[stream] = cc
 }
 
-// recheck puts back, every advisoryRecheck, any of this bus's advisory
-// subjects another bus's update dropped, until stop.
-func (s *deadLetterState) recheck(b *Bus, quit <-chan struct{}) {
-	defer s.rechecks.Done()
-	every := s.every
-	if every == 0 {
-		every = advisoryRecheck
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	// Close must not wait for checks of an unreachable server.
-	stopCtx, cancelAll := context.WithCancel(context.Background())
-	defer cancelAll()
-	go func() { // owned: ends with recheck, which cancels stopCtx
-		select {
-		case <-quit:
-			cancelAll()
-		case <-stopCtx.Done():
-		}
-	}()
-	for {
-		select {
-		case <-quit:
-			return
-		case <-t.C:
-		}
-		s.mu.Lock()
-		streams := make([]string, 0, len(s.watched))
-		for stream := range s.watched {
-			streams = append(streams, stream)
-		}
-		s.mu.Unlock()
-		for _, stream := range streams {
-			if stopCtx.Err() != nil {
-				return
-			}
-			ctx, cancel := context.WithTimeout(stopCtx, 10*time.Second)
-			if err := b.captureAdvisories(ctx, stream); err != nil {
-				b.cfg.logger.Warn("choreo: cannot check the advisory capture; will try again", "stream", stream, "error", err)
-			}
-			cancel()
-		}
-	}
-}
-
-// stop ends the converter, waiting for it at most until ctx is done.
+// stop ends the converters, waiting for them at most until ctx is done.
 func (s *deadLetterState) stop(ctx context.Context) {
 	s.mu.Lock()
 	s.stopped = true // no start after stop
-	cc := s.cc
-	if s.quit != nil {
-		close(s.quit)
-		s.quit = nil
-	}
+	ccs := s.ccs
+	s.ccs = nil
 	s.mu.Unlock()
-	s.rechecks.Wait()
-	if cc == nil {
-		return
+	for _, cc := range ccs {
+		cc.Drain()
 	}
-	cc.Drain()
-	select {
-	case <-cc.Closed():
-	case <-ctx.Done():
-		cc.Stop()
+	for _, cc := range ccs {
+		select {
+		case <-cc.Closed():
+		case <-ctx.Done():
+			cc.Stop()
+		}
 	}
 }
 
-// captureAdvisories adds the advisory subject of a topic stream to the
-// namespace's advisory stream, creating it if needed. Buses of other
-// services may add their streams' subjects at the same moment and a stream
-// update replaces the whole list, so it reads back and retries until its
-// subject is there.
-func (b *Bus) captureAdvisories(ctx context.Context, stream string) error {
-	name, subject := topic.AdvisoryStream(b.cfg.namespace), topic.AdvisorySubject(stream)
-	for range 10 {
-		s, err := b.js.Stream(ctx, name)
-		switch {
-		case errors.Is(err, jetstream.ErrStreamNotFound):
-			_, err = b.js.CreateStream(ctx, jetstream.StreamConfig{
-				Name:        name,
-				Description: "choreo: max-deliveries advisories of this namespace's consumers, turned into dead letters",
-				Subjects:    []string{subject},
-				Retention:   jetstream.LimitsPolicy,
-				Storage:     jetstream.FileStorage,
-				Replicas:    b.cfg.replicas,
-				MaxAge:      7 * 24 * time.Hour,
-			})
-			if err == nil || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-				continue // read it back
-			}
-			return fmt.Errorf("choreo/bus: creating the advisory stream %s: %w", name, err)
-		case err != nil:
-			return fmt.Errorf("choreo/bus: reading the advisory stream %s: %w", name, err)
+// convertAdvisories creates (once, with fixed settings, so it never needs
+// an update) the stream capturing a topic stream's advisories and its
+// durable consumer, and starts converting.
+func (b *Bus) convertAdvisories(ctx context.Context, stream string) (jetstream.ConsumeContext, error) {
+	name := topic.AdvisoryStream(stream)
+	err := b.streams.ensureWith(ctx, name, func() jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        name,
+			Description: "choreo: max-deliveries advisories of the consumers of " + stream + ", turned into dead letters",
+			Subjects:    []string{topic.AdvisorySubject(stream)},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    b.cfg.replicas,
+			MaxAge:      7 * 24 * time.Hour,
+			Duplicates:  b.cfg.duplicateWindow,
 		}
-		cfg := s.CachedInfo().Config
-		if slices.Contains(cfg.Subjects, subject) {
-			return nil
-		}
-		cfg.Subjects = append(cfg.Subjects, subject)
-		if _, err := b.js.UpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("choreo/bus: adding %s to the advisory stream %s: %w", subject, name, err)
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Errorf("choreo/bus: adding %s to the advisory stream %s: other buses kept replacing its subjects", subject, name)
-}
-
-// consumeAdvisories starts converting the namespace's captured advisories.
-func (b *Bus) consumeAdvisories(ctx context.Context) (jetstream.ConsumeContext, error) {
-	cons, err := ensureConsumer(ctx, b, topic.AdvisoryStream(b.cfg.namespace), jetstream.ConsumerConfig{
+	cons, err := ensureConsumer(ctx, b, name, jetstream.ConsumerConfig{
 		Durable:       topic.AdvisoryConsumer,
 		Description:   "choreo: turns max-deliveries advisories into dead letters",
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -216,6 +128,10 @@ func (b *Bus) convertAdvisory(m jetstream.Msg) {
 	var a maxDeliveriesAdvisory
 	if err := json.Unmarshal(m.Data(), &a); err != nil || a.Stream == "" || !validConsumerName(a.Consumer) || a.StreamSeq == 0 {
 		_ = m.Term()
+		return
+	}
+	if m.Subject() != strings.TrimSuffix(topic.AdvisorySubject(a.Stream), "*")+a.Consumer {
+		_ = m.Term() // the body names another consumer than the subject it came on
 		return
 	}
 	kind, _, ours := topic.ParseStream(b.cfg.namespace, a.Stream)

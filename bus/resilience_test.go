@@ -58,15 +58,17 @@ func TestCrashOnLastAttemptIsDeadLetteredFromAdvisory(t *testing.T) {
 		return ctx.Err()
 	}, bus.WithMaxDeliver(1), bus.WithAckWait(time.Second))
 	require.NoError(t, err)
-	// Another service on the same namespace converts advisories.
-	observer := bustest.Connect(t, srv, bus.WithSource("ops"))
-	_, err = bus.Subscribe(ctx, observer, signedUpEvt, "ops", func(context.Context, *bus.Message[signedUp]) error { return nil })
-	require.NoError(t, err)
-
 	sender := bustest.Connect(t, srv, bus.WithSource("web"))
 	r, err := bus.Send(ctx, sender, signupCmd, signup{Email: "crash@example.com"})
 	require.NoError(t, err)
 	<-took
+
+	// The service comes back (a new instance): its converter reads the
+	// advisory the server captured meanwhile.
+	observer := bustest.Connect(t, srv, bus.WithSource("worker"))
+	_, err = bus.HandleCommand(ctx, observer, signupCmd, func(context.Context, *bus.Message[signup]) error { return nil },
+		bus.WithMaxDeliver(1), bus.WithAckWait(time.Second))
+	require.NoError(t, err)
 
 	dls := waitDeadLetters(t, observer, 1)
 	require.Equal(t, r.ID, dls[0].Envelope.ID)
@@ -259,7 +261,7 @@ func TestForgedMaxDeliveriesAdvisoryIsNotTrusted(t *testing.T) {
 	js := b.JetStream()
 	_, err = js.Publish(ctx, strings.TrimSuffix(topic.AdvisorySubject("CMD_user"), "*")+"accounts__v1_user_signup", []byte(forged))
 	require.NoError(t, err, "the advisory stream captures the subject, as it would the server's")
-	advisories, err := js.Consumer(ctx, topic.AdvisoryStream(""), topic.AdvisoryConsumer)
+	advisories, err := js.Consumer(ctx, topic.AdvisoryStream("CMD_user"), topic.AdvisoryConsumer)
 	require.NoError(t, err)
 	eventually(t, 10*time.Second, func() bool {
 		info, err := advisories.Info(ctx)
@@ -301,7 +303,7 @@ func TestAdvisoryCaptureIsPerNamespace(t *testing.T) {
 	}
 	b := bustest.Connect(t, srv)
 	for _, ns := range []string{"prod", "staging"} {
-		s, err := b.JetStream().Stream(ctx, topic.AdvisoryStream(ns))
+		s, err := b.JetStream().Stream(ctx, topic.AdvisoryStream(ns+"_EVT_user"))
 		require.NoError(t, err)
 		require.Equal(t, []string{topic.AdvisorySubject(ns + "_EVT_user")}, s.CachedInfo().Config.Subjects)
 	}

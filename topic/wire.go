@@ -232,20 +232,19 @@ func RedeliveryMsgID(deadLetterStream string, seq uint64) string {
 }
 
 // The advisory capture: the server announces a message it stopped
-// delivering after max deliveries on AdvisorySubject(stream); the buses of
-// a namespace keep the advisories of their own topic streams in
-// AdvisoryStream(ns) and turn each into a dead letter. Subject wildcards
-// match whole tokens only, so a namespace's capture lists the advisory
-// subject of each of its streams rather than one pattern.
+// delivering after max deliveries on AdvisorySubject(stream); each topic
+// stream with subscribers has a capture stream of its own,
+// AdvisoryStream(stream), read through the durable AdvisoryConsumer, and
+// the buses turn each advisory into a dead letter. One capture per topic
+// stream keeps namespaces apart (subject wildcards match whole tokens
+// only, so no single pattern selects one namespace's streams) and never
+// needs a stream update.
 
-// AdvisoryStream is the stream capturing namespace ns's max-deliveries
-// advisories: "CHOREO_MAX_DELIVERIES" or "prod_eu_CHOREO_MAX_DELIVERIES".
-func AdvisoryStream(ns string) string {
-	if ns == "" {
-		return "CHOREO_MAX_DELIVERIES"
-	}
-	return strings.ReplaceAll(ns, ".", "_") + "_CHOREO_MAX_DELIVERIES"
-}
+// AdvisoryStream is the stream capturing the max-deliveries advisories of
+// one topic stream's consumers: "EVT_user_MAXDELIVERIES",
+// "prod_eu_CMD_user_MAXDELIVERIES". ParseStream does not take it for a
+// topic stream.
+func AdvisoryStream(stream string) string { return stream + "_MAXDELIVERIES" }
 
 // AdvisorySubject is the subject of the server's max-deliveries advisories
 // for every consumer of one stream.
@@ -253,8 +252,8 @@ func AdvisorySubject(stream string) string {
 	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + ".*"
 }
 
-// AdvisoryConsumer is the durable consumer through which a namespace's
-// buses read their AdvisoryStream.
+// AdvisoryConsumer is the durable consumer through which the buses read an
+// AdvisoryStream.
 const AdvisoryConsumer = "deadletters"
 
 // Headers choreo adds on the wire besides the CloudEvents ones (package

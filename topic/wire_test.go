@@ -180,17 +180,17 @@ func TestParseStreamInvertsStream(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ ns, stream string }{
-		{"", "prod_CMD_user"},         // another namespace's
-		{"prod", "CMD_user"},          // no namespace's
-		{"prod", "prodx_CMD_user"},    // a namespace that only starts alike
-		{"", "DLQ"},                   // dead letters
-		{"prod", "prod_DLQ"},          // dead letters
-		{"", "CHOREO_MAX_DELIVERIES"}, // advisories
-		{"", "CMD_"},                  // no entity
-		{"", "CMD_User"},              // not a segment
-		{"", "KV_inbox"},              // a bucket
-		{"prod.eu", "prod_CMD_user"},  // a shorter namespace's
-		{"prod", "prod_eu_CMD_user"},  // a longer namespace's
+		{"", "prod_CMD_user"},          // another namespace's
+		{"prod", "CMD_user"},           // no namespace's
+		{"prod", "prodx_CMD_user"},     // a namespace that only starts alike
+		{"", "DLQ"},                    // dead letters
+		{"prod", "prod_DLQ"},           // dead letters
+		{"", "EVT_user_MAXDELIVERIES"}, // advisories
+		{"", "CMD_"},                   // no entity
+		{"", "CMD_User"},               // not a segment
+		{"", "KV_inbox"},               // a bucket
+		{"prod.eu", "prod_CMD_user"},   // a shorter namespace's
+		{"prod", "prod_eu_CMD_user"},   // a longer namespace's
 	} {
 		if k, e, ok := ParseStream(tc.ns, tc.stream); ok {
 			t.Errorf("ParseStream(%q, %q) = %s, %q; want not ours", tc.ns, tc.stream, k, e)
@@ -212,8 +212,8 @@ func TestDeadLetterNames(t *testing.T) {
 		{DeadLetterSubject("prod", "prod_EVT_user", "email__v1_user_signedup"), "prod.dlq.prod_EVT_user.email__v1_user_signedup"},
 		{DeadLetterMsgID("EVT_user", "email__v1_user_signedup", 7), "dlq:EVT_user:email__v1_user_signedup:7"},
 		{RedeliveryMsgID("DLQ", 9), "redeliver:DLQ:9"},
-		{AdvisoryStream(""), "CHOREO_MAX_DELIVERIES"},
-		{AdvisoryStream("prod.eu"), "prod_eu_CHOREO_MAX_DELIVERIES"},
+		{AdvisoryStream("EVT_user"), "EVT_user_MAXDELIVERIES"},
+		{AdvisoryStream("prod_eu_CMD_user"), "prod_eu_CMD_user_MAXDELIVERIES"},
 		{AdvisorySubject("prod_CMD_user"), "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.prod_CMD_user.*"},
 	} {
 		if tc.got != tc.want {
