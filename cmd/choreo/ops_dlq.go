@@ -8,8 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/topic"
 )
@@ -242,29 +240,11 @@ func inNamespace(ns string) string {
 	return " in namespace " + ns
 }
 
-// eachDeadLetter calls each for every dead letter that f selects. A
-// namespace without a dead-letter stream has none: it is not created just
-// to be read.
-//
-// Reading goes through Bus.DeadLetters, which first makes sure the stream
-// is there with at least the bus's settings, raising a lower max age or
-// size on the server. An operator's read must change nothing, so the
-// reading bus shares b's connection but asks for exactly the settings the
-// stream has.
+// eachDeadLetter calls each for every dead letter that f selects. Reading
+// only looks the dead-letter stream up (Bus.DeadLetters never creates it or
+// changes its settings), so an operator's read changes nothing.
 func eachDeadLetter(ctx context.Context, b *bus.Bus, f bus.DeadLetterFilter, each func(bus.DeadLetter) error) error {
-	stream, err := b.JetStream().Stream(ctx, topic.DeadLetterStream(b.Namespace()))
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading the dead-letter stream: %w", err)
-	}
-	reader, err := bus.New(b.Conn(), matchingDeadLetterOptions(b, stream.CachedInfo().Config)...)
-	if err != nil {
-		return err
-	}
-	defer closeBus(reader)
-	for dl, err := range reader.DeadLetters(ctx, f) {
+	for dl, err := range b.DeadLetters(ctx, f) {
 		if err != nil {
 			return err
 		}
@@ -273,21 +253,4 @@ func eachDeadLetter(ctx context.Context, b *bus.Bus, f bus.DeadLetterFilter, eac
 		}
 	}
 	return nil
-}
-
-// matchingDeadLetterOptions are bus options asking for the settings the
-// dead-letter stream already has, so provisioning it changes nothing.
-func matchingDeadLetterOptions(b *bus.Bus, have jetstream.StreamConfig) []bus.Option {
-	age, size := have.MaxAge, have.MaxBytes
-	if age <= 0 {
-		age = -1 // kept until redelivered or purged
-	}
-	if size <= 0 {
-		size = -1 // no bound
-	}
-	return []bus.Option{
-		bus.WithSource(cliSource), bus.WithNamespace(b.Namespace()), bus.WithLogger(b.Logger()),
-		bus.WithReplicas(min(max(have.Replicas, 1), 5)), bus.WithDuplicateWindow(have.Duplicates),
-		bus.WithEventMaxAge(0), bus.WithDeadLetterMaxAge(age), bus.WithDeadLetterMaxBytes(size),
-	}
 }
