@@ -84,17 +84,7 @@ func NewKVStore(ctx context.Context, js jetstream.JetStream, bucket string, opts
 	if v := js.Conn().ConnectedServerVersion(); v != "" && !version.AtLeast(v, "2.11.0") {
 		return nil, fmt.Errorf("choreo/idempotency: KV bucket %q: the KV store needs nats-server 2.11 or newer (per-key TTLs), found %s; upgrade the server or use another Store", bucket, v)
 	}
-	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:         bucket,
-		Description:    "choreo idempotency records (claims and done keys)",
-		History:        1,
-		Replicas:       cfg.replicas,
-		Storage:        cfg.storage,
-		LimitMarkerTTL: KVMarkerTTL,
-	})
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		kv, err = openKVBucket(ctx, js, bucket, cfg)
-	}
+	kv, err := createKVBucket(ctx, js, bucket, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("choreo/idempotency: KV bucket %q: %w", bucket, err)
 	}
@@ -305,4 +295,36 @@ func isConflict(err error) bool {
 	return errors.As(err, &apiErr) &&
 		(apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// kvCreateAttempt bounds one request to create or open the bucket. A
+// JetStream API request can go unanswered while a cluster elects its meta
+// leader (the request is lost, not refused); without a bound of its own it
+// would wait out the caller's whole ctx. Creating is idempotent (an
+// existing bucket is opened), so an unanswered attempt is made again, up to
+// kvCreateAttempts times while ctx allows.
+const (
+	kvCreateAttempt  = 15 * time.Second
+	kvCreateAttempts = 4
+)
+
+func createKVBucket(ctx context.Context, js jetstream.JetStream, bucket string, cfg kvConfig) (jetstream.KeyValue, error) {
+	for try := 1; ; try++ {
+		attempt, cancel := context.WithTimeout(ctx, kvCreateAttempt)
+		kv, err := js.CreateKeyValue(attempt, jetstream.KeyValueConfig{
+			Bucket:         bucket,
+			Description:    "choreo idempotency records (claims and done keys)",
+			History:        1,
+			Replicas:       cfg.replicas,
+			Storage:        cfg.storage,
+			LimitMarkerTTL: KVMarkerTTL,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = openKVBucket(attempt, js, bucket, cfg)
+		}
+		cancel()
+		if err == nil || ctx.Err() != nil || try == kvCreateAttempts || !errors.Is(err, context.DeadlineExceeded) {
+			return kv, err
+		}
+	}
 }
