@@ -83,7 +83,7 @@ func (b *Bus) ensureDeadLetterStream(ctx context.Context) error {
 func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Delivery, reason string) (keepOriginal bool, err error) {
 	h := make(nats.Header, len(header)+8)
 	for k, v := range header {
-		if k != jetstream.MsgIDHeader && k != topic.HeaderRedeliverTo && !strings.HasPrefix(k, topic.HeaderDeadLetterPrefix) {
+		if k != jetstream.MsgIDHeader && k != topic.HeaderRedeliverTo && !strings.HasPrefix(k, topic.HeaderDeadLetterPrefix) && !isScheduleHeader(k) {
 			h[k] = v
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -33,6 +34,10 @@ type streamCache struct {
 type streamEntry struct {
 	mu    sync.Mutex
 	ready bool
+	// schedules: the stream allows message schedules (schedule.go), and
+	// maxAge is its max age as read then.
+	schedules bool
+	maxAge    time.Duration
 }
 
 type routeKey struct {

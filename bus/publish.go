@@ -36,6 +36,9 @@ type publishConfig struct {
 	subject       string
 	correlationID string
 	extensions    map[string]string
+	timing        uint8 // see schedule.go
+	delay         time.Duration
+	deliverAt     time.Time
 }
 
 // WithID sets the message's CloudEvents id instead of a new UUIDv7. Use it
@@ -137,7 +140,9 @@ func (b *Bus) republish(ctx context.Context, k topic.Kind, n topic.Name, p prepa
 			if rerr != nil {
 				return nil, rerr
 			}
-			p.msg.Subject = r.subject
+			if err := b.reroute(ctx, r, &p); err != nil {
+				return nil, err
+			}
 		} else {
 			again, werr := lost.again(ctx, b.nc, err)
 			if werr != nil {
@@ -154,10 +159,11 @@ func (b *Bus) republish(ctx context.Context, k topic.Kind, n topic.Name, p prepa
 
 // prepared is a message ready to be written.
 type prepared struct {
-	msg   *nats.Msg
-	route *route
-	id    string
-	hooks *publishState // nil without publish hooks
+	msg       *nats.Msg
+	route     *route
+	id        string
+	scheduled bool          // on a schedule subject, delivered later (schedule.go)
+	hooks     *publishState // nil without publish hooks
 }
 
 // prepare encodes a payload into a CloudEvents message on its route,
@@ -196,8 +202,15 @@ func (b *Bus) prepare(ctx context.Context, k topic.Kind, n topic.Name, data any,
 		env = *p.hooks.out.Envelope // a hook may have replaced the pointer
 	}
 	p.id = env.ID
-	if err := envelope.Write(p.msg, &env); err != nil {
+	if err = envelope.Write(p.msg, &env); err != nil {
 		err = fmt.Errorf("choreo/bus: %s: %w", n, err)
+	} else if at, later, terr := pc.deliveryTime(env.Time); terr != nil {
+		err = terr
+	} else if later {
+		p.scheduled = true
+		err = b.schedule(ctx, n, r, p.msg, at)
+	}
+	if err != nil {
 		if p.hooks != nil {
 			b.hooks.afterPublish(p.hooks, Receipt{ID: p.id}, err)
 		}
