@@ -46,6 +46,7 @@ type Bus struct {
 	asyncFailed atomic.Int64
 	deadLetters deadLetterState
 	hooks       hookSet
+	awaits      awaitHub // SendAndAwait's shared consumers (await.go)
 }
 
 // New returns a Bus on an existing connection. The caller keeps ownership of
@@ -172,6 +173,7 @@ func (b *Bus) Close(ctx context.Context) error {
 }
 
 func (b *Bus) close(ctx context.Context) error {
+	b.awaits.close()
 	b.mu.Lock()
 	b.closing.Store(true) // under mu: track sees it, so no subscription escapes the snapshot
 	subs := make([]*Subscription, 0, len(b.subs))

@@ -40,3 +40,69 @@ func ExampleWithDelay() {
 	fmt.Println("handled a second later or more:", (<-handled).Sub(sent) >= time.Second)
 	// Output: handled a second later or more: true
 }
+
+// Payment is the payload of the v1.payment.* topics.
+type Payment struct {
+	OrderID string `json:"order_id"`
+}
+
+var (
+	paymentCaptureCmd  = topic.MustCommand[Payment]("v1.payment.capture")
+	paymentCapturedEvt = topic.MustEvent[Payment]("v1.payment.captured")
+	paymentFailedEvt   = topic.MustEvent[Payment]("v1.payment.failed")
+)
+
+// An HTTP handler at the edge sends a command and waits for its outcome.
+// The payments service publishes the event with its handler's ctx, so the
+// event continues the command's correlation chain.
+func ExampleSendAndAwait() {
+	b, stop := startExample("payments")
+	defer stop()
+	ctx := context.Background()
+
+	if _, err := bus.HandleCommand(ctx, b, paymentCaptureCmd, func(ctx context.Context, m *bus.Message[Payment]) error {
+		_, err := bus.Publish(ctx, b, paymentCapturedEvt, m.Data)
+		return err
+	}); err != nil {
+		fmt.Println("handle:", err)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	m, err := bus.SendAndAwait(ctx, b, paymentCaptureCmd, Payment{OrderID: "o-1"}, paymentCapturedEvt)
+	if err != nil {
+		fmt.Println("await:", err)
+		return
+	}
+	fmt.Println("captured", m.Data.OrderID)
+	// Output: captured o-1
+}
+
+// Await whichever of two outcomes comes first, and tell them apart.
+func ExampleSendAndAwaitAny() {
+	b, stop := startExample("payments")
+	defer stop()
+	ctx := context.Background()
+
+	if _, err := bus.HandleCommand(ctx, b, paymentCaptureCmd, func(ctx context.Context, m *bus.Message[Payment]) error {
+		_, err := bus.Publish(ctx, b, paymentFailedEvt, m.Data) // the card was declined
+		return err
+	}); err != nil {
+		fmt.Println("handle:", err)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	o, err := bus.SendAndAwaitAny(ctx, b, paymentCaptureCmd, Payment{OrderID: "o-2"},
+		[]bus.Awaited{bus.Await(paymentCapturedEvt), bus.Await(paymentFailedEvt)})
+	if err != nil {
+		fmt.Println("await:", err)
+		return
+	}
+	if m, ok, err := bus.OutcomeOf(o, paymentFailedEvt); ok && err == nil {
+		fmt.Println("failed", m.Data.OrderID)
+	}
+	// Output: failed o-2
+}
