@@ -106,3 +106,34 @@ func ExampleSendAndAwaitAny() {
 	}
 	// Output: failed o-2
 }
+
+// Call a rate-limited downstream API at most five times a second from
+// each instance, in bursts of up to two.
+func ExampleWithRateLimit() {
+	b, stop := startExample("email")
+	defer stop()
+	ctx := context.Background()
+
+	const n = 6
+	done := make(chan struct{}, n)
+	start := time.Now()
+	if _, err := bus.HandleCommand(ctx, b, emailRemind, func(ctx context.Context, m *bus.Message[Reminder]) error {
+		done <- struct{}{} // call the mail provider here
+		return nil
+	}, bus.WithRateLimit(5, 2)); err != nil {
+		fmt.Println("handle:", err)
+		return
+	}
+	for range n {
+		if _, err := bus.Send(ctx, b, emailRemind, Reminder{Email: "ada@example.com"}); err != nil {
+			fmt.Println("send:", err)
+			return
+		}
+	}
+	for range n {
+		<-done
+	}
+	// Two at once, then one every 200 ms: at least 800 ms for six.
+	fmt.Println("took at least 800ms:", time.Since(start) >= 800*time.Millisecond)
+	// Output: took at least 800ms: true
+}

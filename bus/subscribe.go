@@ -36,6 +36,7 @@ type subscribeConfig struct {
 	handlerTimeout time.Duration
 	middleware     []Middleware
 	deliverNew     bool
+	rate           *rateLimit // WithRateLimit (ratelimit.go)
 }
 
 func defaultSubscribeConfig() subscribeConfig {
@@ -124,6 +125,9 @@ func (c *subscribeConfig) validate() error {
 		if m == nil {
 			return fmt.Errorf("%w: middleware %d is nil", ErrInvalidOption, i)
 		}
+	}
+	if err := c.rate.validate(); err != nil {
+		return err
 	}
 	if c.handlerTimeout == 0 {
 		c.handlerTimeout = c.ackWait

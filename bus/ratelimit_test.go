@@ -1,0 +1,127 @@
+package bus_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/choreo-bus/choreo/bus"
+	"github.com/choreo-bus/choreo/bus/bustest"
+	"github.com/choreo-bus/choreo/topic"
+)
+
+// starts records when handlers started and on which attempt.
+type starts struct {
+	mu       sync.Mutex
+	at       []time.Time
+	attempts map[int][]int // by N
+}
+
+func newStarts() *starts { return &starts{attempts: map[int][]int{}} }
+
+func (s *starts) record(n, attempt int) {
+	s.mu.Lock()
+	s.at = append(s.at, time.Now())
+	s.attempts[n] = append(s.attempts[n], attempt)
+	s.mu.Unlock()
+}
+
+func (s *starts) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.at)
+}
+
+func TestRateLimitBoundsHandlerStartsOverAMeasuredWindow(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	const n, perSecond, burst = 60, 20.0, 5
+	for i := range n {
+		_, err := bus.Publish(ctx, b, signedUpEvt, signedUp{N: i})
+		require.NoError(t, err)
+	}
+	rec := newStarts()
+	t0 := time.Now() // before the subscription exists: the window can only be longer than the limiter's
+	_, err := bus.Subscribe(ctx, b, signedUpEvt, "limited", func(_ context.Context, m *bus.Message[signedUp]) error {
+		rec.record(m.Data.N, m.Attempt)
+		return nil
+	}, bus.WithRateLimit(perSecond, burst), bus.WithConcurrency(4), bus.WithPrefetch(64))
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, func() bool { return rec.count() == n }, "not every message was handled")
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	slices.SortFunc(rec.at, func(a, b time.Time) int { return a.Compare(b) })
+	for k, at := range rec.at {
+		window := at.Sub(t0).Seconds()
+		require.LessOrEqual(t, float64(k+1), perSecond*window+burst,
+			"%d handlers started within %.3fs of subscribing; the limit allows %.1f", k+1, window, perSecond*window+burst)
+	}
+	span := rec.at[n-1].Sub(rec.at[0]).Seconds()
+	t.Logf("%d handlers in %.2fs: %.1f/s beyond the burst (limit %.0f/s, burst %d)", n, span, float64(n-burst)/span, perSecond, burst)
+	for i := range n {
+		require.Equal(t, []int{1}, rec.attempts[i], "message %d", i)
+	}
+}
+
+func TestRateLimitedMessagesDoNotOutliveTheirAckWait(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	// At 1/s, six messages take five seconds; with a 2 s ack wait, a
+	// client that fetched all six (prefetch 6) before taking tokens would
+	// see some redelivered while they waited.
+	const n = 6
+	for i := range n {
+		_, err := bus.Send(ctx, b, signupCmd, signup{N: i})
+		require.NoError(t, err)
+	}
+	rec := newStarts()
+	_, err := bus.HandleCommand(ctx, b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
+		rec.record(m.Data.N, m.Attempt)
+		return nil
+	}, bus.WithRateLimit(1, 1), bus.WithPrefetch(n), bus.WithAckWait(2*time.Second))
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, func() bool { return rec.count() >= n }, "not every command was handled")
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for i := range n {
+		require.Equal(t, []int{1}, rec.attempts[i], "command %d was delivered again while it waited for its turn", i)
+	}
+}
+
+func TestRateLimitedSubscriptionRecreatesItsLostConsumer(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	seen := newCounter()
+	sub, err := bus.Subscribe(ctx, b, signedUpEvt, "limited", func(_ context.Context, m *bus.Message[signedUp]) error {
+		seen.add(m.Data.N, "x")
+		return nil
+	}, bus.WithRateLimit(100, 10))
+	require.NoError(t, err)
+	_, err = bus.Publish(ctx, b, signedUpEvt, signedUp{N: 0})
+	require.NoError(t, err)
+	seen.waitDistinct(t, 1, 20*time.Second)
+
+	require.NoError(t, b.JetStream().DeleteConsumer(ctx, topic.Stream("", topic.KindEvent, "user"), sub.Consumer()))
+	_, err = bus.Publish(ctx, b, signedUpEvt, signedUp{N: 1})
+	require.NoError(t, err)
+	seen.waitDistinct(t, 2, 30*time.Second)
+}
+
+func TestRateLimitRejectsNonsense(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	h := func(context.Context, *bus.Message[signedUp]) error { return nil }
+	for _, opt := range []bus.SubscribeOption{bus.WithRateLimit(0, 1), bus.WithRateLimit(-1, 1), bus.WithRateLimit(10, 0)} {
+		_, err := bus.Subscribe(ctx, b, signedUpEvt, "limited", h, opt)
+		require.ErrorIs(t, err, bus.ErrInvalidOption)
+	}
+}
