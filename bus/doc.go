@@ -63,6 +63,16 @@
 // ctx copies the incoming correlation id and takes the incoming id as its
 // causation id, so one correlation id follows a whole choreography.
 //
+// # Time and flow
+//
+// WithDelay and WithDeliverAt have the server deliver a message later
+// (nats-server's message schedules), surviving restarts of every service
+// and of the server. SendAndAwait and SendAndAwaitAny send a command and
+// wait for the event that ends its correlation chain, for callers at the
+// edge of the system (an HTTP request), not for services inside a
+// choreography. WithRateLimit bounds how often an instance starts a
+// subscription's handler, keeping the waiting messages on the server.
+//
 // # Wire format and provisioning
 //
 // Subjects are "[namespace.]cmd.<topic>" and "[namespace.]evt.<topic>".

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/choreo-bus/choreo/bus"
@@ -226,4 +227,26 @@ func TestDelayOptionsRefuseWhatCannotBeDelivered(t *testing.T) {
 	got, err := msg.GetMsg(ctx, r.Sequence)
 	require.NoError(t, err)
 	require.Equal(t, "evt.v1.user.signedup", got.Subject)
+}
+
+func TestDelayOnAStreamThatCannotScheduleSaysWhy(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t, bus.WithSource("web"))
+	ctx := ctxT(t)
+	// An operator made the command stream with discard-new, which message
+	// schedules do not allow; choreo otherwise accepts the stream.
+	_, err := b.JetStream().CreateStream(ctx, jetstream.StreamConfig{
+		Name:      topic.Stream("", topic.KindCommand, "user"),
+		Subjects:  []string{topic.StreamSubjects("", topic.KindCommand, "user")},
+		Retention: jetstream.WorkQueuePolicy,
+		Storage:   jetstream.FileStorage,
+		Discard:   jetstream.DiscardNew,
+	})
+	require.NoError(t, err)
+	_, err = bus.Send(ctx, b, remindCmd, reminder{N: 1})
+	require.NoError(t, err, "an ordinary send still works")
+	_, err = bus.Send(ctx, b, remindCmd, reminder{N: 2}, bus.WithDelay(time.Minute))
+	require.ErrorIs(t, err, bus.ErrIncompatible)
+	require.ErrorContains(t, err, "cannot allow message schedules")
+	require.ErrorContains(t, err, "discard new")
 }
