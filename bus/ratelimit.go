@@ -36,9 +36,10 @@ type rateLimit struct {
 
 // WithRateLimit limits how often this instance starts the handler of the
 // subscription (HandleCommand or Subscribe): at most perSecond on average,
-// with bursts of up to burst at once, redeliveries included. Over any
-// window of w seconds an instance starts at most perSecond*w + burst
-// handlers; n instances of the group together start up to n times that.
+// with bursts of up to burst at once, redeliveries included. In any
+// window of w seconds an instance takes at most perSecond*w + burst
+// messages to handle (and so starts no more handlers than that); n
+// instances of the group together take up to n times that.
 // Messages wait for their turn on the server, not in the client, so none
 // outlives its ack wait while waiting (see ratelimit.go). perSecond must
 // be positive and finite, burst at least 1.
