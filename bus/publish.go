@@ -124,7 +124,8 @@ func (b *Bus) publishPrepared(ctx context.Context, k topic.Kind, n topic.Name, p
 }
 
 // republish publishes p again after a failure that was not the message's:
-// the stream vanished since it was provisioned (provision it again, once),
+// the stream vanished since it was provisioned, or was recreated without
+// the schedules a delayed message needs (provision it again, once),
 // or the connection broke under the write or before the acknowledgement
 // came (again, within ctx; see connloss.go). It returns the last error when
 // it gives up.
@@ -133,7 +134,7 @@ func (b *Bus) republish(ctx context.Context, k topic.Kind, n topic.Name, p prepa
 	var lost connRetry
 	reprovisioned := false
 	for err != nil {
-		if errors.Is(err, jetstream.ErrNoStreamResponse) && !reprovisioned {
+		if (errors.Is(err, jetstream.ErrNoStreamResponse) || (p.scheduled && schedulesDisabled(err))) && !reprovisioned {
 			reprovisioned = true
 			b.streams.forget(k, n, p.route.stream)
 			r, rerr := b.streams.route(ctx, k, n)

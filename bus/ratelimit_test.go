@@ -71,22 +71,28 @@ func TestRateLimitBoundsHandlerStartsOverAMeasuredWindow(t *testing.T) {
 
 func TestRateLimitedMessagesDoNotOutliveTheirAckWait(t *testing.T) {
 	t.Parallel()
-	b := bustest.New(t)
+	srv := bustest.NewServer(t)
+	sender := bustest.Connect(t, srv, bus.WithSource("web"))
 	ctx := ctxT(t)
-	// At 1/s, six messages take five seconds; with a 2 s ack wait, a
-	// client that fetched all six (prefetch 6) before taking tokens would
-	// see some redelivered while they waited.
-	const n = 6
+	// Two instances at 1/s each take about four seconds for eight
+	// commands. Had an instance fetched its whole prefetch (8) before
+	// taking tokens, the commands waiting in it would outlive the 2 s ack
+	// wait and the server would hand them to the other instance: a
+	// second attempt.
+	const n = 8
 	for i := range n {
-		_, err := bus.Send(ctx, b, signupCmd, signup{N: i})
+		_, err := bus.Send(ctx, sender, signupCmd, signup{N: i})
 		require.NoError(t, err)
 	}
 	rec := newStarts()
-	_, err := bus.HandleCommand(ctx, b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
-		rec.record(m.Data.N, m.Attempt)
-		return nil
-	}, bus.WithRateLimit(1, 1), bus.WithPrefetch(n), bus.WithAckWait(2*time.Second))
-	require.NoError(t, err)
+	for range 2 {
+		b := bustest.Connect(t, srv, bus.WithSource("accounts"))
+		_, err := bus.HandleCommand(ctx, b, signupCmd, func(_ context.Context, m *bus.Message[signup]) error {
+			rec.record(m.Data.N, m.Attempt)
+			return nil
+		}, bus.WithRateLimit(1, 1), bus.WithPrefetch(n), bus.WithAckWait(2*time.Second))
+		require.NoError(t, err)
+	}
 	eventually(t, 30*time.Second, func() bool { return rec.count() >= n }, "not every command was handled")
 	rec.mu.Lock()
 	defer rec.mu.Unlock()

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -116,6 +117,14 @@ func (b *Bus) reroute(ctx context.Context, r *route, p *prepared) error {
 	}
 	_, err := b.streams.ensureSchedules(ctx, r.stream)
 	return err
+}
+
+// schedulesDisabled reports whether the server refused a schedule because
+// its stream does not allow schedules: the stream was recreated (by
+// another service, without them) since this bus turned them on.
+func schedulesDisabled(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeMessageSchedulesDisabled
 }
 
 // ensureSchedules makes sure a topic stream allows message schedules, once

@@ -250,3 +250,28 @@ func TestDelayOnAStreamThatCannotScheduleSaysWhy(t *testing.T) {
 	require.ErrorContains(t, err, "cannot allow message schedules")
 	require.ErrorContains(t, err, "discard new")
 }
+
+func TestDelayAfterTheStreamWasRecreatedWithoutSchedules(t *testing.T) {
+	t.Parallel()
+	srv := bustest.NewServer(t)
+	sender := bustest.Connect(t, srv, bus.WithSource("web"))
+	handler := bustest.Connect(t, srv, bus.WithSource("mailer"))
+	ctx := ctxT(t)
+	_, err := bus.Send(ctx, sender, remindCmd, reminder{N: 1}, bus.WithDelay(time.Hour))
+	require.NoError(t, err)
+
+	// Another service deletes the stream and provisions it anew, without
+	// schedules, behind the sender's back.
+	stream := topic.Stream("", topic.KindCommand, "user")
+	require.NoError(t, sender.JetStream().DeleteStream(ctx, stream))
+	h := newHandledAt()
+	_, err = bus.HandleCommand(ctx, handler, remindCmd, h.handler)
+	require.NoError(t, err)
+	s, err := sender.JetStream().Stream(ctx, stream)
+	require.NoError(t, err)
+	require.False(t, s.CachedInfo().Config.AllowMsgSchedules)
+
+	_, err = bus.Send(ctx, sender, remindCmd, reminder{N: 2}, bus.WithDelay(500*time.Millisecond))
+	require.NoError(t, err, "the sender must turn schedules on again")
+	eventually(t, 30*time.Second, func() bool { return h.count() == 1 }, "the delayed command was not handled")
+}
