@@ -70,7 +70,10 @@ func OutcomeOf[E any](o *Outcome, e topic.Event[E]) (m *Message[E], ok bool, err
 // to the other's availability, so a choreography should not depend on it;
 // subscribe to the event instead. Nothing is left on the server when it
 // returns: callers in one process share one ephemeral consumer per event
-// topic, deleted when the last of them returns. The command is sent as
+// topic, deleted when the last of them returns; while any caller waits,
+// the process reads every event of the awaited topics (the server cannot
+// filter by correlation id), so await rare outcome events, not a firehose.
+// The command is sent as
 // Send sends it (all PublishOptions apply; a delayed command is awaited
 // until ctx ends), and an event decoded into E that fails to decode is an
 // ErrDecode error.

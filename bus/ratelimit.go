@@ -74,11 +74,20 @@ type limitedConsumption struct {
 	closed chan struct{} // closed when the loop has returned
 }
 
-// consumeLimited starts the fetch loop; it runs until Stop or Drain.
-func (s *Subscription) consumeLimited(cons jetstream.Consumer, d *dispatcher) jetstream.ConsumeContext {
+// startLimited is consume for a rate-limited subscription: it starts the
+// fetch loop, which runs until Stop or Drain, as the subscription's
+// consume context.
+func (s *Subscription) startLimited(cons jetstream.Consumer, d *dispatcher) error {
 	l := &limitedConsumption{s: s, cons: cons, d: d, stop: make(chan struct{}), closed: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return nil // stopped while the consumer was being recreated
+	}
 	go l.run() // owned: ends at Stop or Drain, which every shutdown path calls
-	return l
+	s.cc = l
+	s.consuming.Store(time.Now().UnixNano())
+	return nil
 }
 
 // Stop ends the loop after the fetch under way; messages it still brings

@@ -170,20 +170,17 @@ func (s *Subscription) consume() error {
 	cons := s.cons
 	s.mu.Unlock()
 	d := newDispatcher(s)
-	var cc jetstream.ConsumeContext
-	var err error
 	if s.cfg.rate != nil {
-		cc = s.consumeLimited(cons, d)
-	} else {
-		cc, err = cons.Consume(d.dispatch,
-			jetstream.PullMaxMessages(s.cfg.prefetch),
-			jetstream.PullExpiry(pullExpiry),
-			// Frequent heartbeats bound a stalled pull (the client waiting on a
-			// request the server no longer holds) to about two seconds.
-			jetstream.PullHeartbeat(pullHeartbeat),
-			jetstream.ConsumeErrHandler(s.consumeError),
-		)
+		return s.startLimited(cons, d) // ratelimit.go
 	}
+	cc, err := cons.Consume(d.dispatch,
+		jetstream.PullMaxMessages(s.cfg.prefetch),
+		jetstream.PullExpiry(pullExpiry),
+		// Frequent heartbeats bound a stalled pull (the client waiting on a
+		// request the server no longer holds) to about two seconds.
+		jetstream.PullHeartbeat(pullHeartbeat),
+		jetstream.ConsumeErrHandler(s.consumeError),
+	)
 	if err != nil {
 		return fmt.Errorf("choreo/bus: consuming %s: %w", s.consumer, err)
 	}
