@@ -132,6 +132,11 @@ func (l *limitedConsumption) run() {
 
 // awaitToken waits until at least one token is available, without taking
 // it, and returns how many are; ok is false when the loop is to stop.
+//
+// While it waits, no pull request is on the server, which Health would
+// otherwise take for a stalled subscription; so the loop marks itself
+// alive (the consuming timestamp) at every step instead. A loop that hangs
+// stops marking and is reported as usual.
 func (l *limitedConsumption) awaitToken(lim *rate.Limiter) (tokens float64, ok bool) {
 	for {
 		select {
@@ -139,12 +144,14 @@ func (l *limitedConsumption) awaitToken(lim *rate.Limiter) (tokens float64, ok b
 			return 0, false
 		default:
 		}
+		l.s.consuming.Store(time.Now().UnixNano())
 		tokens = lim.TokensAt(time.Now())
 		if tokens >= 1 {
 			return tokens, true
 		}
 		wait := time.Duration((1 - tokens) / float64(lim.Limit()) * float64(time.Second))
-		if !l.pause(max(wait, time.Millisecond)) {
+		// Wake at least every pull heartbeat to mark the loop alive.
+		if !l.pause(min(max(wait, time.Millisecond), pullHeartbeat)) {
 			return 0, false
 		}
 	}

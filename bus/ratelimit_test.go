@@ -131,3 +131,34 @@ func TestRateLimitRejectsNonsense(t *testing.T) {
 		require.ErrorIs(t, err, bus.ErrInvalidOption)
 	}
 }
+
+func TestSlowRateLimitIsNotReportedAsStalled(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	seen := newCounter()
+	// One message every 30 s: the second waits for its token far longer
+	// than a pull request lives, with no request on the server meanwhile.
+	_, err := bus.Subscribe(ctx, b, signedUpEvt, "slow", func(_ context.Context, m *bus.Message[signedUp]) error {
+		seen.add(m.Data.N, "x")
+		return nil
+	}, bus.WithRateLimit(1.0/30, 1))
+	require.NoError(t, err)
+	for i := range 2 {
+		_, err := bus.Publish(ctx, b, signedUpEvt, signedUp{N: i})
+		require.NoError(t, err)
+	}
+	seen.waitDistinct(t, 1, 20*time.Second)
+	waited := time.Now()
+	// Past the point where a subscription without a pull request and
+	// without deliveries counts as stalled (pull expiry + two heartbeats).
+	for time.Since(waited) < 13*time.Second {
+		time.Sleep(500 * time.Millisecond)
+	}
+	require.Equal(t, 1, seen.total(), "the rate limit let the second message through early")
+	require.NoError(t, b.Health(ctx), "a subscription waiting for its rate limit is healthy")
+	st := b.Status(ctx)
+	require.Len(t, st, 1)
+	require.Equal(t, bus.StateConsuming, st[0].State)
+	require.Equal(t, uint64(1), st[0].Pending, "the waiting message stays on the server")
+}
