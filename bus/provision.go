@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,10 +85,11 @@ func (c *streamCache) forgetStream(stream string) {
 }
 
 // forgetSubject is forget for a failed message of which only the subject
-// is known (an asynchronous publish); it runs on failures only.
+// is known (an asynchronous publish, perhaps of a delayed message on its
+// schedule subject below the topic's); it runs on failures only.
 func (c *streamCache) forgetSubject(subject string) {
 	c.routes.Range(func(key, value any) bool {
-		if r := value.(*route); r.subject == subject {
+		if r := value.(*route); r.subject == subject || strings.HasPrefix(subject, r.subject+".") {
 			c.routes.Delete(key)
 			c.forgetStream(r.stream)
 		}

@@ -275,3 +275,25 @@ func TestDelayAfterTheStreamWasRecreatedWithoutSchedules(t *testing.T) {
 	require.NoError(t, err, "the sender must turn schedules on again")
 	eventually(t, 30*time.Second, func() bool { return h.count() == 1 }, "the delayed command was not handled")
 }
+
+func TestDelayedEventInANamespaceSentAsynchronously(t *testing.T) {
+	t.Parallel()
+	srv := bustest.NewServer(t)
+	sender := bustest.Connect(t, srv, bus.WithSource("web"), bus.WithNamespace("staging"))
+	handler := bustest.Connect(t, srv, bus.WithSource("mailer"), bus.WithNamespace("staging"))
+	ctx := ctxT(t)
+	seen := newCounter()
+	_, err := bus.Subscribe(ctx, handler, signedUpEvt, "sink", func(_ context.Context, m *bus.Message[signedUp]) error {
+		seen.add(m.Data.N, "x")
+		return nil
+	})
+	require.NoError(t, err)
+	sent := time.Now()
+	f, err := bus.PublishAsync(ctx, sender, signedUpEvt, signedUp{N: 1}, bus.WithDelay(time.Second))
+	require.NoError(t, err)
+	r, err := f.Wait(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "staging_EVT_user", r.Stream)
+	seen.waitDistinct(t, 1, 30*time.Second)
+	require.GreaterOrEqual(t, time.Since(sent), time.Second)
+}
