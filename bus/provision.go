@@ -104,6 +104,12 @@ func (c *streamCache) ensure(ctx context.Context, k topic.Kind, entity, stream s
 // ensureWith provisions a stream the bus needs besides topic streams (dead
 // letters, advisories) once per bus.
 func (c *streamCache) ensureWith(ctx context.Context, name string, config func() jetstream.StreamConfig) error {
+	return c.onceFor(ctx, name, func() error { return ensureStream(ctx, c.b, config()) })
+}
+
+// onceFor runs provision once per key and bus until it succeeds; callers
+// for the same key wait for each other.
+func (c *streamCache) onceFor(ctx context.Context, name string, provision func() error) error {
 	c.mu.Lock()
 	e := c.streams[name]
 	if e == nil {
@@ -116,7 +122,7 @@ func (c *streamCache) ensureWith(ctx context.Context, name string, config func()
 	if e.ready {
 		return nil
 	}
-	if err := ensureStream(ctx, c.b, config()); err != nil {
+	if err := provision(); err != nil {
 		return err
 	}
 	e.ready = true
