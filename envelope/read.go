@@ -267,6 +267,7 @@ func (r *rawHeaders) decode(extensions []rawExtension, data []byte) (*Envelope, 
 		CorrelationID:   decoded[slotCorrelationID],
 		CausationID:     decoded[slotCausationID],
 	}
+	defaultCorrelation(e)
 	if s := decoded[slotTime]; s != "" {
 		t, err := parseTime(s)
 		if err != nil {
@@ -312,4 +313,13 @@ func timeErrorDetail(err error) string {
 		return strings.TrimPrefix(pe.Message, ": ")
 	}
 	return fmt.Sprint(err)
+}
+
+// defaultCorrelation applies the wire format's rule for an absent
+// correlationid: the message starts its chain, so its correlation id is its
+// own id (Write leaves the header out in that case).
+func defaultCorrelation(e *Envelope) {
+	if e.CorrelationID == "" {
+		e.CorrelationID = e.ID
+	}
 }

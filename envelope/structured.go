@@ -103,6 +103,7 @@ func readStructured(contentType string, body []byte) (*Envelope, error) {
 		}
 		*f.out = v
 	}
+	defaultCorrelation(e)
 	ts, _, err := d.str(attrTime)
 	if err != nil {
 		return nil, err

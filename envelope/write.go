@@ -37,7 +37,8 @@ var errNilEnvelope = malformed(attrID, "the Envelope is nil; nothing to write")
 // CloudEvents NATS protocol binding specifies: one "ce-<attribute>" header
 // per attribute (specversion 1.0, id, source, type, and time,
 // datacontenttype, dataschema, subject, correlationid, causationid and every
-// other extension when set), values percent-encoded where the binding says
+// other extension when set; correlationid is left out when it equals the id,
+// which is what readers assume when it is absent), values percent-encoded where the binding says
 // so, time in RFC 3339 UTC with its sub-second precision, and e.Data as the
 // payload (shared, not copied). It also sets Nats-Msg-Id to the encoded
 // source and id joined by a space (see MsgID), so that JetStream drops
@@ -141,7 +142,14 @@ func (w *headerValues) encode(e *Envelope, exts []keyValue) ([]keyValue, error) 
 	if w.dataSchema, err = w.encodeOptional(attrDataSchema, e.DataSchema); err != nil {
 		return nil, err
 	}
-	if w.correlationID, err = w.encodeOptional(attrCorrelationID, e.CorrelationID); err != nil {
+	// A chain's first message is its own correlation: the header would
+	// repeat ce-id, and every reader defaults an absent correlationid to
+	// the id (docs/wire.md), so it is left out.
+	correlationID := e.CorrelationID
+	if correlationID == e.ID {
+		correlationID = ""
+	}
+	if w.correlationID, err = w.encodeOptional(attrCorrelationID, correlationID); err != nil {
 		return nil, err
 	}
 	if w.causationID, err = w.encodeOptional(attrCausationID, e.CausationID); err != nil {

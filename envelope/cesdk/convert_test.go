@@ -59,6 +59,9 @@ func TestRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			want := *in
 			want.Time = in.Time.UTC()
+			if want.CorrelationID == "" {
+				want.CorrelationID = want.ID // Read's default for an absent correlationid
+			}
 			assert.Equal(t, &want, viaJSON, "json: %s", m.Data)
 		})
 	}
