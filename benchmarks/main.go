@@ -36,6 +36,7 @@ func run() error {
 	flag.DurationVar(&cfg.duration, "duration", cfg.duration, "length of the latency scenario")
 	flag.IntVar(&cfg.runs, "runs", cfg.runs, "runs per system and scenario, interleaved; the median is reported")
 	flag.IntVar(&cfg.publishers, "publishers", cfg.publishers, "goroutines pipelining Watermill's blocking Publish in async scenarios")
+	flag.IntVar(&cfg.batch, "batch", cfg.batch, "messages per batch in publish-batch (choreo's PublishBatch; raw publishes them with PublishAsync)")
 	flag.StringVar(&cfg.profileDir, "profile", "", "write CPU and allocation profiles of the first run of every scenario and system to this directory")
 	flag.StringVar(&cfg.url, "url", "", "use this NATS server instead of starting an embedded one")
 	flag.Parse()
@@ -92,6 +93,7 @@ func defaultConfig() config {
 		duration:    10 * time.Second,
 		runs:        3,
 		publishers:  200,
+		batch:       10_000,
 	}
 }
 
@@ -124,6 +126,8 @@ func (c config) validate() error {
 		return fmt.Errorf("-runs %d: need at least 1", c.runs)
 	case c.publishers < 1:
 		return fmt.Errorf("-publishers %d: need at least 1", c.publishers)
+	case c.batch < 1:
+		return fmt.Errorf("-batch %d: need at least 1", c.batch)
 	}
 	known := map[string]bool{}
 	for _, sc := range scenarios() {

@@ -21,6 +21,7 @@ type config struct {
 	duration    time.Duration
 	runs        int
 	publishers  int
+	batch       int // messages per batch in publish-batch
 	profileDir  string
 	scenarios   []string // empty: all
 	systems     []string // empty: all of each scenario's
@@ -65,7 +66,7 @@ func runBenchmarks(ctx context.Context, cfg config, progress io.Writer) (*report
 	defer func() { rep.loadAfter = loadAverage() }()
 	kinds := systemKinds()
 	for _, sc := range scenarios() {
-		if len(cfg.scenarios) > 0 && !slices.Contains(cfg.scenarios, sc.name) {
+		if len(cfg.scenarios) > 0 && !slices.Contains(cfg.scenarios, sc.name) || len(cfg.scenarios) == 0 && sc.optional {
 			continue
 		}
 		systems := sc.systems
@@ -136,6 +137,10 @@ var ratios = []ratio{
 	{"publish-async", "choreo", "raw"},
 	{"end-to-end", "choreo", "raw"},
 	{"end-to-end", "choreo", "watermill"},
+	{"publish-async", "choreo", "raw-ce"},
+	{"end-to-end", "choreo", "raw-ce"},
+	{"publish-async", "raw-ce", "raw"},
+	{"publish-batch", "choreo", "raw"},
 }
 
 func (rep *report) find(scenario, system string) (summary, bool) {
@@ -184,7 +189,7 @@ func (rep *report) write(w io.Writer) {
 func (rep *report) writeSplit(w io.Writer, label, num, den string) {
 	var parts []string
 	for _, q := range ratios {
-		if q.den != "raw" {
+		if q.num != "choreo" || q.den != "raw" {
 			continue
 		}
 		a, ok1 := rep.find(q.scenario, num)

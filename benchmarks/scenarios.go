@@ -11,6 +11,8 @@ type scenario struct {
 	name    string
 	systems []string
 	run     func(ctx context.Context, r *runner, s system, env runEnv, w *window) (result, error)
+	// optional scenarios run only when -scenarios names them.
+	optional bool
 }
 
 // scenarios lists the workloads in the order they run. raw, choreo and
@@ -21,11 +23,15 @@ func scenarios() []scenario {
 	three := []string{"raw", "choreo", "watermill"}
 	explained := []string{"raw", "raw-ce", "choreo", "watermill"}
 	return []scenario{
-		{"publish-sync", explained, runPublishSync},
-		{"publish-async", explained, runPublishAsync},
-		{"end-to-end", append(explained, "watermill-acksync"), runEndToEnd},
-		{"end-to-end-dedupe", []string{"choreo+memory", "choreo+kv"}, runEndToEnd},
-		{"latency", three, runLatency},
+		{"publish-sync", explained, runPublishSync, false},
+		{"publish-async", explained, runPublishAsync, false},
+		{"publish-batch", []string{"raw", "raw-ce", "choreo"}, runPublishBatch, false},
+		{"end-to-end", append(explained, "watermill-acksync"), runEndToEnd, false},
+		{"end-to-end-dedupe", []string{"choreo+memory", "choreo+kv"}, runEndToEnd, false},
+		{"latency", three, runLatency, false},
+		// What each CloudEvents header costs nats.go: raw-ce without one
+		// header at a time, publishing asynchronously.
+		{"headers", append([]string{"raw", "raw-ce"}, headerVariants()...), runPublishAsync, true},
 	}
 }
 
@@ -54,6 +60,46 @@ func runPublishAsync(ctx context.Context, r *runner, s system, _ runEnv, w *wind
 	}
 	if err := s.Flush(ctx); err != nil {
 		return result{}, err
+	}
+	w.stop(time.Now())
+	return r.stored(ctx, result{msgs: r.cfg.n})
+}
+
+// batchSystem is a system with a batch publishing API of its own (choreo's
+// PublishBatch); the others publish a batch with PublishAsync and Flush,
+// their fastest way.
+type batchSystem interface {
+	BeginBatch(ctx context.Context) error
+	AddToBatch(ctx context.Context, p *Payload) error
+	CommitBatch(ctx context.Context) error
+}
+
+// runPublishBatch publishes N messages in batches of -batch messages,
+// waiting for each batch's final acknowledgement.
+func runPublishBatch(ctx context.Context, r *runner, s system, env runEnv, w *window) (result, error) {
+	bs, ok := s.(batchSystem)
+	if !ok {
+		return runPublishAsync(ctx, r, s, env, w)
+	}
+	w.start()
+	for i := range r.cfg.n {
+		if i%r.cfg.batch == 0 {
+			if i > 0 {
+				if err := bs.CommitBatch(ctx); err != nil {
+					return result{}, fmt.Errorf("batch ending at message %d: %w", i-1, err)
+				}
+			}
+			if err := bs.BeginBatch(ctx); err != nil {
+				return result{}, err
+			}
+		}
+		p := Payload{Seq: int64(i), SentAt: time.Now().UnixNano(), Body: r.body}
+		if err := bs.AddToBatch(ctx, &p); err != nil {
+			return result{}, fmt.Errorf("message %d: %w", i, err)
+		}
+	}
+	if err := bs.CommitBatch(ctx); err != nil {
+		return result{}, fmt.Errorf("last batch: %w", err)
 	}
 	w.stop(time.Now())
 	return r.stored(ctx, result{msgs: r.cfg.n})

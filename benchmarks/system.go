@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -43,15 +44,20 @@ type systemKind struct {
 }
 
 func systemKinds() map[string]systemKind {
-	return map[string]systemKind{
-		"raw":               {"raw", func(ctx context.Context, env runEnv) (system, error) { return newRaw(ctx, env, false) }},
-		"raw-ce":            {"raw-ce", func(ctx context.Context, env runEnv) (system, error) { return newRaw(ctx, env, true) }},
+	kinds := map[string]systemKind{
+		"raw":               {"raw", func(ctx context.Context, env runEnv) (system, error) { return newRaw(ctx, env, false, "") }},
+		"raw-ce":            {"raw-ce", func(ctx context.Context, env runEnv) (system, error) { return newRaw(ctx, env, true, "") }},
 		"choreo":            {"choreo", func(ctx context.Context, env runEnv) (system, error) { return newChoreo(ctx, env, dedupeNone) }},
 		"choreo+memory":     {"choreo+memory", func(ctx context.Context, env runEnv) (system, error) { return newChoreo(ctx, env, dedupeMemory) }},
 		"choreo+kv":         {"choreo+kv", func(ctx context.Context, env runEnv) (system, error) { return newChoreo(ctx, env, dedupeKV) }},
 		"watermill":         {"watermill", func(ctx context.Context, env runEnv) (system, error) { return newWatermill(ctx, env, false) }},
 		"watermill-acksync": {"watermill-acksync", func(ctx context.Context, env runEnv) (system, error) { return newWatermill(ctx, env, true) }},
 	}
+	for _, name := range headerVariants() {
+		omit := strings.TrimPrefix(strings.TrimPrefix(name, "raw-ce"), "-")
+		kinds[name] = systemKind{name, func(ctx context.Context, env runEnv) (system, error) { return newRaw(ctx, env, true, omit) }}
+	}
+	return kinds
 }
 
 // waitDone waits for ch to close, at most until ctx is done.

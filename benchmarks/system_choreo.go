@@ -35,6 +35,7 @@ type choreoSystem struct {
 	dedupe dedupe
 	pub    *bus.Bus
 	sub    *bus.Bus
+	batch  *bus.Batch[Payload]
 }
 
 // choreoLogger sends the buses' warnings to stderr when BENCH_CHOREO_LOG is
@@ -64,6 +65,24 @@ func (s *choreoSystem) PublishAsync(ctx context.Context, p *Payload) error {
 	// The future is dropped: Flush reports failures, which is how the
 	// README's throughput path is meant to be used.
 	_, err := bus.PublishAsync(ctx, s.pub, benchRecorded, *p)
+	return err
+}
+
+// BeginBatch starts a PublishBatch; the batch scenario adds -batch
+// messages and commits it.
+func (s *choreoSystem) BeginBatch(ctx context.Context) error {
+	var err error
+	s.batch, err = bus.PublishBatch(ctx, s.pub, benchRecorded)
+	return err
+}
+
+func (s *choreoSystem) AddToBatch(ctx context.Context, p *Payload) error {
+	_, err := s.batch.Add(ctx, *p)
+	return err
+}
+
+func (s *choreoSystem) CommitBatch(ctx context.Context) error {
+	_, err := s.batch.Commit(ctx)
 	return err
 }
 

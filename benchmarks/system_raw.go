@@ -29,6 +29,7 @@ import (
 type rawSystem struct {
 	subject, stream string
 	ce              bool
+	omit            string // raw-ce-<header>: choreo's headers without this one
 
 	pubConn *nats.Conn
 	pubJS   jetstream.JetStream
@@ -44,8 +45,8 @@ type rawSystem struct {
 // pipeline the same number of unacknowledged publishes.
 const rawAsyncWindow = 4096
 
-func newRaw(ctx context.Context, env runEnv, ce bool) (system, error) {
-	s := &rawSystem{subject: "raw." + env.id + ".bench.recorded", stream: "RAW_" + env.id, ce: ce}
+func newRaw(ctx context.Context, env runEnv, ce bool, omit string) (system, error) {
+	s := &rawSystem{subject: "raw." + env.id + ".bench.recorded", stream: "RAW_" + env.id, ce: ce, omit: omit}
 	var err error
 	if s.pubConn, err = nats.Connect(env.url, nats.Name("raw-pub")); err != nil {
 		return nil, fmt.Errorf("raw: connect: %w", err)
@@ -89,23 +90,39 @@ func (s *rawSystem) msg(p *Payload) (*nats.Msg, error) {
 	}, nil
 }
 
+// ceMsg writes the headers choreo writes for the first message of a chain
+// (docs/wire.md): the CloudEvents attributes, and Nats-Msg-Id, which is the
+// source and the id (envelope.MsgID). ce-correlationid is left out, as
+// choreo leaves it out when it equals ce-id; raw-ce+correlationid writes it
+// (the longer form choreo wrote before).
 func (s *rawSystem) ceMsg(data []byte) *nats.Msg {
 	id := uuid.Must(uuid.NewV7()).String()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	return &nats.Msg{
-		Subject: s.subject,
-		Header: nats.Header{
-			"ce-specversion":      {"1.0"},
-			"ce-id":               {id},
-			jetstream.MsgIDHeader: {id},
-			"ce-source":           {"bench-pub"},
-			"ce-type":             {"v1.bench.recorded"},
-			"ce-time":             {now},
-			"ce-datacontenttype":  {"application/json"},
-			"ce-correlationid":    {id},
-		},
-		Data: data,
+	h := nats.Header{
+		"ce-specversion":      {"1.0"},
+		"ce-id":               {id},
+		jetstream.MsgIDHeader: {"bench-pub " + id},
+		"ce-source":           {"bench-pub"},
+		"ce-type":             {"v1.bench.recorded"},
+		"ce-time":             {now},
+		"ce-datacontenttype":  {"application/json"},
 	}
+	switch s.omit {
+	case "":
+	case "+correlationid":
+		h["ce-correlationid"] = []string{id}
+	case "nats-msg-id":
+		delete(h, jetstream.MsgIDHeader)
+		h[jetstream.MsgIDHeader] = []string{nuid.Next()} // dedupe still needs one
+	default:
+		delete(h, "ce-"+s.omit)
+	}
+	return &nats.Msg{Subject: s.subject, Header: h, Data: data}
+}
+
+// headerVariants names the raw-ce systems of the headers scenario.
+func headerVariants() []string {
+	return []string{"raw-ce+correlationid", "raw-ce-datacontenttype", "raw-ce-time", "raw-ce-specversion", "raw-ce-nats-msg-id"}
 }
 
 func (s *rawSystem) PublishSync(ctx context.Context, p *Payload) error {
