@@ -85,6 +85,17 @@
 // extra round trips. A stream or consumer that exists with settings that
 // cannot change in place is an ErrIncompatible error naming the setting.
 //
+// # Publishing many messages
+//
+// Publish and Send wait for the broker per message. PublishAsync and
+// SendAsync pipeline publishes and report through a Future (or Flush).
+// PublishBatch and SendBatch (nats-server 2.14 or newer) publish the
+// messages of one topic as a fast-ingest batch: the server stores each as
+// it arrives and acknowledges every few hundred, and Commit returns once
+// all are stored. A batch is not atomic; an interrupted one reports how
+// many messages are stored (BatchError), and publishing the rest again
+// under their ids stores each once.
+//
 // # Shutdown
 //
 // Close stops new work (every call then fails with ErrClosed), drains the
