@@ -48,7 +48,8 @@ type BatchReceipt struct {
 	// stream dropped as duplicates (same id within its duplicate window)
 	// are counted: they were stored before.
 	Count int
-	// LastSequence is the stream sequence of the last message stored.
+	// LastSequence is the stream sequence of the last message the batch
+	// stored; 0 when every message was a duplicate.
 	LastSequence uint64
 }
 
@@ -86,12 +87,13 @@ type Batch[T any] struct {
 	r    *route
 	c    *batchConn
 
-	mu     sync.Mutex
-	base   int // messages stored in earlier batches of this Batch (see restart)
-	added  int
-	hooks  []*publishState
-	done   bool
-	result error
+	mu      sync.Mutex
+	base    int    // messages stored in earlier batches of this Batch (see restartIfDuplicateHead)
+	lastSeq uint64 // the stream sequence those acknowledged last
+	added   int
+	hooks   []*publishState
+	done    bool
+	result  error
 }
 
 // PublishBatch starts a batch of events of one topic. Add the messages,
@@ -184,14 +186,19 @@ func (bt *Batch[T]) Add(ctx context.Context, data T, opts ...PublishOption) (str
 }
 
 // restartIfDuplicateHead starts a new batch on the wire when the server
-// ended the current one because its only message was already stored (a
-// batch published again after an interruption begins that way).
+// ended the current one because its only message was already stored.
+// nats-server 2.15 does that in some clustered cases (a duplicate found
+// before the message is proposed); usually it skips the duplicate and the
+// batch goes on.
 func (bt *Batch[T]) restartIfDuplicateHead() {
 	bt.c.mu.Lock()
 	dup := bt.c.dupHead
 	bt.c.mu.Unlock()
 	if dup {
 		bt.base++
+		bt.c.mu.Lock()
+		bt.lastSeq = bt.c.final.Seq
+		bt.c.mu.Unlock()
 		bt.c.reset()
 	}
 }
@@ -219,7 +226,8 @@ func (bt *Batch[T]) Commit(ctx context.Context) (BatchReceipt, error) {
 	if bt.done {
 		return bt.receipt(), bt.result
 	}
-	if bt.added == 0 || bt.c.sent == 0 { // nothing on the wire (or only restarted duplicates)
+	bt.restartIfDuplicateHead()
+	if bt.added == 0 || bt.c.sent == 0 { // nothing on the wire, or the last message was a stored duplicate
 		bt.finish(nil)
 		return bt.receipt(), nil
 	}
@@ -260,6 +268,9 @@ func (bt *Batch[T]) receipt() BatchReceipt {
 	bt.c.mu.Lock()
 	defer bt.c.mu.Unlock()
 	last := bt.c.final.Seq
+	if bt.c.sent == 0 {
+		last = bt.lastSeq
+	}
 	return BatchReceipt{Stream: bt.r.stream, Count: bt.added, LastSequence: last}
 }
 

@@ -247,3 +247,79 @@ func TestBatchOfCommandsReachesTheHandler(t *testing.T) {
 		}
 	}
 }
+
+// Duplicates (same id within the duplicate window) are stored once,
+// wherever they are in a batch, also as its first and last message.
+func TestBatchSkipsMessagesAlreadyStored(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	first, err := bus.Publish(ctx, b, signedUpEvt, signedUp{N: 0})
+	require.NoError(t, err)
+
+	only, err := bus.PublishBatch(ctx, b, signedUpEvt)
+	require.NoError(t, err)
+	_, err = only.Add(ctx, signedUp{N: 0}, bus.WithID(first.ID))
+	require.NoError(t, err)
+	r, err := only.Commit(ctx)
+	require.NoError(t, err)
+	require.Equal(t, bus.BatchReceipt{Stream: first.Stream, Count: 1}, r, "nothing stored, so no last sequence")
+
+	mixed, err := bus.PublishBatch(ctx, b, signedUpEvt)
+	require.NoError(t, err)
+	for i, id := range []string{first.ID, "", first.ID, "", first.ID} {
+		var opts []bus.PublishOption
+		if id != "" {
+			opts = append(opts, bus.WithID(id))
+		}
+		_, err := mixed.Add(ctx, signedUp{N: i}, opts...)
+		require.NoError(t, err)
+	}
+	r, err = mixed.Commit(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 5, r.Count)
+	ns, _ := storedInOrder(t, b.JetStream(), first.Stream)
+	require.Equal(t, []int{0, 1, 3}, ns)
+}
+
+// A batch published again whole on a replicated stream (after an
+// interruption, say) stores each message once: the duplicates, the first
+// message among them, are skipped and the batch goes on.
+func TestBatchOnAReplicatedStreamRepublishedWholeStoresEachOnce(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	c, err := embedded.StartCluster(ctx, 3)
+	require.NoError(t, err)
+	t.Cleanup(c.Shutdown)
+	b, err := bus.Connect(ctx, c.ClientURLs(), bus.WithSource("batch-r3"), bus.WithReplicas(3), bus.WithLogger(bustest.Logger(t)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+
+	first, err := bus.PublishBatch(ctx, b, signedUpEvt)
+	require.NoError(t, err)
+	var ids []string
+	for i := range 3 {
+		id, err := first.Add(ctx, signedUp{N: i})
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	_, err = first.Commit(ctx)
+	require.NoError(t, err)
+
+	again, err := bus.PublishBatch(ctx, b, signedUpEvt)
+	require.NoError(t, err)
+	for i := range 6 {
+		var opts []bus.PublishOption
+		if i < len(ids) {
+			opts = append(opts, bus.WithID(ids[i]))
+		}
+		_, err := again.Add(ctx, signedUp{N: i}, opts...)
+		require.NoError(t, err, "message %d", i)
+	}
+	r, err := again.Commit(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 6, r.Count)
+	require.Equal(t, uint64(6), r.LastSequence)
+	ns, _ := storedInOrder(t, b.JetStream(), streamOf(t, b, signedUpEvt))
+	require.Equal(t, []int{0, 1, 2, 3, 4, 5}, ns)
+}

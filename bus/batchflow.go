@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +113,10 @@ func (c *batchConn) handle(m *nats.Msg) {
 		return // not an answer of this protocol; the timeout covers a lost one
 	}
 	c.mu.Lock()
+	if !strings.HasPrefix(m.Subject, c.prefix) {
+		c.mu.Unlock()
+		return // an answer about an earlier batch on this inbox
+	}
 	switch r.Type {
 	case "ack":
 		c.started = true
