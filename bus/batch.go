@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/choreo-bus/choreo/topic"
 )
 
@@ -279,6 +281,9 @@ func (bt *Batch[T]) fail(err error) error {
 	bt.c.mu.Lock()
 	stored := bt.base + int(bt.c.acked)
 	bt.c.mu.Unlock()
+	if errors.Is(err, jetstream.ErrNoStreamResponse) {
+		bt.b.streams.forget(bt.kind, bt.name, bt.r.stream) // the next batch provisions it again
+	}
 	var be *BatchError
 	if !errors.As(err, &be) {
 		be = &BatchError{Stored: min(stored, bt.added), Added: bt.added, Err: err}

@@ -323,3 +323,30 @@ func TestBatchOnAReplicatedStreamRepublishedWholeStoresEachOnce(t *testing.T) {
 	ns, _ := storedInOrder(t, b.JetStream(), streamOf(t, b, signedUpEvt))
 	require.Equal(t, []int{0, 1, 2, 3, 4, 5}, ns)
 }
+
+// A stream deleted behind the bus's back fails the batch at once (NATS
+// answers "no responders"), and the next batch provisions it again.
+func TestBatchOnADeletedStreamFailsAndTheNextOneProvisionsIt(t *testing.T) {
+	t.Parallel()
+	b := bustest.New(t)
+	ctx := ctxT(t)
+	batch, err := bus.PublishBatch(ctx, b, signedUpEvt)
+	require.NoError(t, err)
+	stream := streamOf(t, b, signedUpEvt)
+	require.NoError(t, b.JetStream().DeleteStream(ctx, stream))
+
+	_, err = batch.Add(ctx, signedUp{N: 0})
+	require.ErrorIs(t, err, bus.ErrBatchInterrupted)
+	require.ErrorIs(t, err, jetstream.ErrNoStreamResponse)
+	var be *bus.BatchError
+	require.True(t, errors.As(err, &be))
+	require.Equal(t, bus.BatchError{Stored: 0, Added: 1, Err: be.Err}, *be)
+
+	again, err := bus.PublishBatch(ctx, b, signedUpEvt)
+	require.NoError(t, err)
+	_, err = again.Add(ctx, signedUp{N: 1})
+	require.NoError(t, err)
+	r, err := again.Commit(ctx)
+	require.NoError(t, err)
+	require.Equal(t, bus.BatchReceipt{Stream: stream, Count: 1, LastSequence: 1}, r)
+}

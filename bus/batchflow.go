@@ -109,7 +109,8 @@ func (c *batchConn) close() { _ = c.sub.Unsubscribe() }
 // handle records one answer from the server.
 func (c *batchConn) handle(m *nats.Msg) {
 	var r batchReply
-	if err := json.Unmarshal(m.Data, &r); err != nil {
+	noStream := len(m.Data) == 0 && m.Header.Get("Status") == "503"
+	if !noStream && json.Unmarshal(m.Data, &r) != nil {
 		return // not an answer of this protocol; the timeout covers a lost one
 	}
 	c.mu.Lock()
@@ -117,6 +118,26 @@ func (c *batchConn) handle(m *nats.Msg) {
 		c.mu.Unlock()
 		return // an answer about an earlier batch on this inbox
 	}
+	switch {
+	case noStream:
+		// NATS answers "no responders" when nothing listens on the subject:
+		// the stream is gone.
+		c.ended, c.started = true, true
+		if c.failure == nil {
+			c.failure = fmt.Errorf("no stream listens on %s (deleted?): %w", c.subject, jetstream.ErrNoStreamResponse)
+		}
+	default:
+		c.handleReply(r)
+	}
+	c.mu.Unlock()
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+}
+
+// handleReply records one answer of the batch protocol. mu is held.
+func (c *batchConn) handleReply(r batchReply) {
 	switch r.Type {
 	case "ack":
 		c.started = true
@@ -147,11 +168,6 @@ func (c *batchConn) handle(m *nats.Msg) {
 		default:
 			c.acked = max(c.acked, r.Count)
 		}
-	}
-	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
 	}
 }
 

@@ -17,7 +17,7 @@ func (c *streamCache) allowBatches(ctx context.Context, stream string) error {
 	if v := c.b.nc.ConnectedServerVersion(); v != "" && !version.AtLeast(v, batchMinServerVersion) {
 		return fmt.Errorf("%w; the server runs %s", ErrBatchUnsupported, v)
 	}
-	return c.onceFor(ctx, "batched "+stream, func() error {
+	return c.onceFor(ctx, batchedKey(stream), func() error {
 		s, err := c.b.js.Stream(ctx, stream)
 		if err != nil {
 			return fmt.Errorf("choreo/bus: reading stream %s: %w", stream, err)
@@ -39,3 +39,6 @@ func (c *streamCache) allowBatches(ctx context.Context, stream string) error {
 		return nil
 	})
 }
+
+// batchedKey is the provisioning key of a stream's allow_batched setting.
+func batchedKey(stream string) string { return "batched " + stream }

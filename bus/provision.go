@@ -81,6 +81,7 @@ func (c *streamCache) forget(k topic.Kind, n topic.Name, stream string) {
 func (c *streamCache) forgetStream(stream string) {
 	c.mu.Lock()
 	delete(c.streams, stream)
+	delete(c.streams, batchedKey(stream))
 	c.mu.Unlock()
 }
 
