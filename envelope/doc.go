@@ -126,7 +126,11 @@
 // # Extensions
 //
 // correlationid and causationid have their own fields; every other extension
-// (traceparent included) is in Envelope.Extensions as a string. Names must be
+// (traceparent included) is in Envelope.Extensions as a string. A
+// correlation id equal to the event's ID is not written (the first message
+// of a chain is its own correlation), and Read, in both modes, gives an
+// event without ce-correlationid its ID as CorrelationID; the longer form,
+// with the header, reads the same. Names must be
 // lower-case ASCII letters and digits; longer than the 20 characters the
 // spec recommends is allowed, up to [MaxExtensionNameBytes]. In structured mode, boolean and integer
 // extension values are turned into their canonical strings ("true", "42").
