@@ -36,7 +36,8 @@ command, and may not overlap the handler's filter), so tail reads them one
 by one with direct gets. Handled commands are gone; the events they caused
 remain.
 
-tail runs until Ctrl+C, -count messages or -for elapsed.
+tail runs until Ctrl+C, -count messages or -for elapsed (-for counts from
+the end of the history: it is how long to follow live messages).
 
 -json prints one object per message: from (history or live), time,
 kind, topic, subject, id, source, type, correlation_id, causation_id,
@@ -59,7 +60,7 @@ func (c *cli) tail(ctx context.Context, args []string) int {
 	since := o.fs.Duration("since", 0, "first print the stored messages of this `duration`, e.g. 1h")
 	all := o.fs.Bool("all", false, "first print every stored message")
 	count := o.fs.Int("count", 0, "stop after `n` messages (0: no limit)")
-	forDur := o.fs.Duration("for", 0, "stop after this `duration` (0: until Ctrl+C)")
+	forDur := o.fs.Duration("for", 0, "after the history, follow live messages for this `duration` (0: until Ctrl+C)")
 	pos, code, ok := o.parse(tailHelp, args, 0, -1)
 	if !ok {
 		return code
@@ -90,17 +91,12 @@ func (c *cli) tail(ctx context.Context, args []string) int {
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
-	if *forDur > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *forDur)
-		defer cancel()
-	}
 	b := o.connect(ctx)
 	if b == nil {
 		return exitFail
 	}
 	defer closeBus(b)
-	t := &tailer{o: o, b: b, filter: f, limit: *count, seen: map[string]bool{}}
+	t := &tailer{o: o, b: b, filter: f, limit: *count, follow: *forDur, seen: map[string]bool{}}
 	if err := t.run(ctx, subjects, *all, sinceFlag(*since)); err != nil && ctx.Err() == nil {
 		return o.fail(err)
 	}
@@ -113,6 +109,7 @@ type tailer struct {
 	b       *bus.Bus
 	filter  tailFilter
 	limit   int
+	follow  time.Duration // how long to follow live messages after the history (0: until ctx ends)
 	printed int
 	started bool
 	seen    map[string]bool // publishes printed from history around the live start
@@ -144,6 +141,13 @@ func (t *tailer) run(ctx context.Context, subjects []string, all bool, since tim
 		}
 	}
 	t.seen = nil // history is over: keep no more ids
+	// -for times the live part only: on a slow machine or link, connecting
+	// and reading the history must not use up the time given to follow.
+	if t.follow > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.follow)
+		defer cancel()
+	}
 	for {
 		for _, m := range live.take() {
 			if err := t.print(newTailMessage(m, true)); err == errLimit {
