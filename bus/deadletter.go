@@ -42,6 +42,12 @@ type DeadLetter struct {
 	// max_payload) is parked reduced, and Reduced says what was cut and
 	// where the original is.
 	Reduced string
+	// KeyContinued is true for a dead letter of an ordered subscription
+	// (WithOrdered): the later messages of its ordering key, OrderKey, were
+	// handled after it was dead-lettered, so redelivering it handles it out
+	// of its key's order.
+	KeyContinued bool
+	OrderKey     string
 	// Header and Data are the original message as it arrived (as parked,
 	// when Reduced says it was cut).
 	Header nats.Header
@@ -95,6 +101,9 @@ func (b *Bus) park(ctx context.Context, header nats.Header, data []byte, d *Deli
 	h.Set(topic.HeaderDeadLetterSequence, strconv.FormatUint(d.StreamSequence, 10))
 	h.Set(topic.HeaderDeadLetterDeliveries, strconv.Itoa(d.Attempt))
 	h.Set(topic.HeaderDeadLetterFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
+	if d.orderKey != nil {
+		h.Set(topic.HeaderDeadLetterKeyContinued, truncate(oneLine(*d.orderKey), maxOrderKeyBytes))
+	}
 	out := &nats.Msg{Subject: topic.DeadLetterSubject(b.cfg.namespace, d.Stream, d.Consumer), Header: h, Data: data}
 	publish := func() error {
 		return b.withDeadLetterStream(ctx, func() error {

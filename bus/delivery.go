@@ -42,6 +42,9 @@ type Delivery struct {
 	// the middleware chain runs so that undecodable payloads are dead-lettered
 	// without reaching any middleware or handler.
 	payload any
+	// orderKey is the ordering key of a message of an ordered subscription
+	// (WithOrdered), which its dead letter names; nil otherwise.
+	orderKey *string
 }
 
 // HandlerFunc is the untyped core of every handler. Its return value decides

@@ -207,6 +207,9 @@ func decodeDeadLetter(m jetstream.Msg, seq uint64, dlqStream string) DeadLetter 
 	dl.Deliveries, _ = strconv.Atoi(h.Get(topic.HeaderDeadLetterDeliveries))
 	dl.StreamSequence, _ = strconv.ParseUint(h.Get(topic.HeaderDeadLetterSequence), 10, 64)
 	dl.FailedAt, _ = time.Parse(time.RFC3339Nano, h.Get(topic.HeaderDeadLetterFailedAt))
+	if v, ok := h[topic.HeaderDeadLetterKeyContinued]; ok && len(v) > 0 {
+		dl.KeyContinued, dl.OrderKey = true, v[0]
+	}
 	for k, v := range h {
 		if k != jetstream.MsgIDHeader && !strings.HasPrefix(k, topic.HeaderDeadLetterPrefix) {
 			dl.Header[k] = v

@@ -31,6 +31,12 @@ const (
 	// StateUnknown: the server could not be asked (disconnected, or ctx
 	// ended).
 	StateUnknown SubscriptionState = "unknown"
+	// StatePaused: the group's consumer is paused on the server (by a
+	// circuit breaker, WithCircuitBreaker, or an operator); no instance
+	// receives messages until it resumes. Health does not count it as a
+	// problem: the pause protects a dependency, and restarting the service
+	// would not help.
+	StatePaused SubscriptionState = "paused"
 )
 
 // SubscriptionStatus is one running subscription as the server and the
@@ -51,6 +57,9 @@ type SubscriptionStatus struct {
 	// LastDelivery is when this instance last received a message (zero if
 	// never).
 	LastDelivery time.Time
+	// Breaker is this instance's circuit breaker state (WithCircuitBreaker);
+	// empty when the subscription has none.
+	Breaker BreakerState
 }
 
 // stallGrace is how long a subscription with free workers may go without
@@ -81,6 +90,9 @@ func (s *Subscription) status(ctx context.Context) SubscriptionStatus {
 	if ns := s.lastDelivery.Load(); ns != 0 {
 		st.LastDelivery = time.Unix(0, ns)
 	}
+	if s.breaker != nil {
+		st.Breaker = s.breaker.current()
+	}
 	if s.recreating.Load() {
 		st.State, st.Detail = StateRecreating, "the consumer was lost; creating it again"
 		return st
@@ -95,6 +107,10 @@ func (s *Subscription) status(ctx context.Context) SubscriptionStatus {
 		return st
 	}
 	st.Pending, st.AckPending, st.Waiting = info.NumPending, uint64(info.NumAckPending), uint64(info.NumWaiting)
+	if info.Paused {
+		st.State, st.Detail = StatePaused, fmt.Sprintf("the consumer is paused for another %s (circuit breaker or operator)", info.PauseRemaining.Round(time.Millisecond))
+		return st
+	}
 	if s.maybeStalled(info) {
 		// Confirm after a heartbeat: the pull request may have just expired
 		// with the next one on its way.
@@ -143,7 +159,7 @@ func (b *Bus) Health(ctx context.Context) error {
 	}
 	var problems []string
 	for _, st := range b.Status(ctx) {
-		if st.State != StateConsuming {
+		if st.State != StateConsuming && st.State != StatePaused {
 			problems = append(problems, fmt.Sprintf("%s is %s: %s", st.Consumer, st.State, st.Detail))
 		}
 	}

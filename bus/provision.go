@@ -289,7 +289,8 @@ func resumes(have, want jetstream.ConsumerConfig) bool {
 
 func sameConsumer(have, want jetstream.ConsumerConfig) bool {
 	if have.MaxDeliver != want.MaxDeliver || have.AckWait != want.AckWait ||
-		have.MaxAckPending != want.MaxAckPending || have.Replicas != want.Replicas {
+		have.MaxAckPending != want.MaxAckPending || have.Replicas != want.Replicas ||
+		have.PriorityPolicy != want.PriorityPolicy || !slices.Equal(have.PriorityGroups, want.PriorityGroups) {
 		return false
 	}
 	return slices.Equal(filterSubjects(have), filterSubjects(want))

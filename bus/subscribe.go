@@ -37,6 +37,8 @@ type subscribeConfig struct {
 	middleware     []Middleware
 	deliverNew     bool
 	rate           *rateLimit // WithRateLimit (ratelimit.go)
+	ordered        *orderedConfig // WithOrdered, WithOrderKey (ordered.go)
+	breaker        *breakerConfig // WithCircuitBreaker (breaker.go)
 }
 
 func defaultSubscribeConfig() subscribeConfig {
@@ -127,6 +129,9 @@ func (c *subscribeConfig) validate() error {
 		}
 	}
 	if err := c.rate.validate(); err != nil {
+		return err
+	}
+	if err := c.validateFlow(); err != nil {
 		return err
 	}
 	if c.handlerTimeout == 0 {

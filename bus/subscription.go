@@ -32,6 +32,11 @@ type Subscription struct {
 	decode  func(*Delivery) error
 	handler HandlerFunc
 
+	// ordered queues messages per key (WithOrdered); breaker pauses the
+	// group after consecutive failures (WithCircuitBreaker). Nil when off.
+	ordered *orderedQueue
+	breaker *breaker
+
 	// work hands messages from the nats.go callback to the workers. It is
 	// never closed (a callback may still be sending); quit ends the workers.
 	work chan queued
@@ -78,6 +83,8 @@ type Subscription struct {
 type queued struct {
 	msg     jetstream.Msg
 	arrived time.Time
+	// orderKey is the message's ordering key (WithOrdered); nil otherwise.
+	orderKey *string
 }
 
 func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group string, decode func(*Delivery) error, inner HandlerFunc, opts []SubscribeOption) (*Subscription, error) {
@@ -110,17 +117,26 @@ func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group s
 	s.logger = b.cfg.logger.With("topic", n.String(), "consumer", s.consumer)
 	mws := append(append([]Middleware(nil), b.cfg.middleware...), cfg.middleware...)
 	s.handler = chain(inner, mws...)
+	if err := b.checkFlowSupport(cfg); err != nil {
+		return nil, err
+	}
 	if s.cons, err = ensureConsumer(ctx, b, s.stream, s.consumerConfig(0)); err != nil {
 		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.startFlow()
 	if err := s.consume(); err != nil {
 		s.cancel()
+		s.stopFlow()
 		return nil, err
 	}
 	for range cfg.concurrency {
 		s.workers.Add(1)
-		go s.worker()
+		if s.ordered != nil {
+			go s.orderedWorker()
+		} else {
+			go s.worker()
+		}
 	}
 	s.supervisor.Add(1)
 	go s.supervise()
@@ -145,6 +161,9 @@ func (s *Subscription) consumerConfig(resumeAfter uint64) jetstream.ConsumerConf
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		FilterSubject: s.subject,
 		Replicas:      s.b.cfg.replicas,
+	}
+	if s.cfg.ordered != nil {
+		orderedConsumer(&cc)
 	}
 	switch {
 	case resumeAfter > 0:
@@ -173,14 +192,20 @@ func (s *Subscription) consume() error {
 	if s.cfg.rate != nil {
 		return s.startLimited(cons, d) // ratelimit.go
 	}
-	cc, err := cons.Consume(d.dispatch,
+	callback := d.dispatch
+	opts := []jetstream.PullConsumeOpt{
 		jetstream.PullMaxMessages(s.cfg.prefetch),
 		jetstream.PullExpiry(pullExpiry),
 		// Frequent heartbeats bound a stalled pull (the client waiting on a
 		// request the server no longer holds) to about two seconds.
 		jetstream.PullHeartbeat(pullHeartbeat),
 		jetstream.ConsumeErrHandler(s.consumeError),
-	)
+	}
+	if s.ordered != nil {
+		callback = s.ordered.dispatch
+		opts = append(opts, jetstream.PullPriorityGroup(topic.OrderedPriorityGroup))
+	}
+	cc, err := cons.Consume(callback, opts...)
 	if err != nil {
 		return fmt.Errorf("choreo/bus: consuming %s: %w", s.consumer, err)
 	}
@@ -349,7 +374,14 @@ func (s *Subscription) shutdown(end func(jetstream.ConsumeContext)) {
 
 // stopWorkers tells the workers to exit once their current message is
 // done; messages still waiting in dispatch are handed back to the server.
-func (s *Subscription) stopWorkers() { s.quitOnce.Do(func() { close(s.quit) }) }
+func (s *Subscription) stopWorkers() {
+	s.quitOnce.Do(func() {
+		close(s.quit)
+		if s.ordered != nil {
+			s.ordered.close()
+		}
+	})
+}
 
 // wait ends the workers and the supervisor and waits for them. It does not
 // wait for nats.go's own drain, which can take a flush timeout when the
@@ -358,4 +390,5 @@ func (s *Subscription) wait() {
 	s.stopWorkers()
 	s.supervisor.Wait()
 	s.workers.Wait()
+	s.stopFlow()
 }

@@ -54,7 +54,7 @@ func (s *Subscription) process(q queued) {
 	}
 	hc := &handlerContext{parent: s.ctx}
 	d := &hc.delivery
-	*d = Delivery{WireSubject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1, MaxDeliver: s.cfg.maxDeliver}
+	*d = Delivery{WireSubject: msg.Subject(), Stream: s.stream, Consumer: s.consumer, Logger: s.logger, Attempt: 1, MaxDeliver: s.cfg.maxDeliver, orderKey: q.orderKey}
 	if pos, ok := parseAckReply(msg.Reply()); ok {
 		d.Attempt = int(pos.delivered)
 		d.StreamSequence = pos.streamSeq
@@ -79,7 +79,8 @@ func (s *Subscription) process(q queued) {
 		if hookCtxs != nil {
 			start = time.Now()
 		}
-		err := s.run(hc, q)
+		final, err := s.handle(hc, q) // runs, with in-place retries and the breaker
+		d = &final.delivery
 		st = s.settle(msg, d, err)
 		if hookCtxs != nil {
 			st.HandlerDuration = time.Since(start)

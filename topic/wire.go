@@ -252,6 +252,13 @@ func AdvisorySubject(stream string) string {
 	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + ".*"
 }
 
+// PauseAdvisorySubject is where the server announces that a consumer was
+// paused or resumed (JetStream consumer pause, which the circuit breaker
+// of a subscription uses); every instance of the group listens to it.
+func PauseAdvisorySubject(stream, consumer string) string {
+	return "$JS.EVENT.ADVISORY.CONSUMER.PAUSE." + stream + "." + consumer
+}
+
 // AdvisoryConsumer is the durable consumer through which the buses read an
 // AdvisoryStream.
 const AdvisoryConsumer = "deadletters"
@@ -281,6 +288,12 @@ const (
 	// park whole: it says what was cut (headers, body) and where the
 	// original is.
 	HeaderDeadLetterReduced = HeaderDeadLetterPrefix + "Reduced"
+	// HeaderDeadLetterKeyContinued is set on a dead letter of an ordered
+	// subscription (WithOrdered): its value is the ordering key, and it
+	// says that the messages of that key published after this one were
+	// handled after it was dead-lettered, so redelivering it now handles it
+	// out of its key's order.
+	HeaderDeadLetterKeyContinued = HeaderDeadLetterPrefix + "Key-Continued"
 	// HeaderRedeliverTo marks a redelivered dead letter with the one
 	// consumer that should handle it; every other group of the topic
 	// acknowledges it unseen. Routing by header rather than by a subject of
@@ -288,6 +301,11 @@ const (
 	// server serves much more cheaply than a list of them.
 	HeaderRedeliverTo = "Choreo-Redeliver-To"
 )
+
+// OrderedPriorityGroup is the JetStream priority group of the consumers of
+// ordered subscriptions (WithOrdered): they use the pinned-client policy,
+// and every pull request names this group.
+const OrderedPriorityGroup = "choreo-ordered"
 
 // nsPrefix is "" or the namespace followed by a dot.
 func nsPrefix(ns string) string {
