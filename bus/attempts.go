@@ -22,6 +22,9 @@ import (
 func (s *Subscription) handle(hc *handlerContext, q queued) (*handlerContext, error) {
 	probing := false
 	for {
+		if probing && !s.breaker.probing() {
+			probing = false // another instance probes; wait like the rest
+		}
 		if s.breaker != nil && !probing {
 			if err := s.breaker.admit(q.msg); err != nil {
 				return hc, err

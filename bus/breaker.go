@@ -167,6 +167,14 @@ func (b *breaker) advisory(m *nats.Msg) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
+	case b.state == BreakerProbing && adv.Paused && adv.PauseUntil.After(b.pauseUntil):
+		// Another instance opened the breaker at the same time (before
+		// this one's pause reached it): the later pause wins, so exactly
+		// one instance keeps probing. This one's probe waits like any
+		// other message.
+		b.pauseUntil = adv.PauseUntil
+		b.setLocked(BreakerOpen)
+		b.s.logger.Info("choreo: another instance opened the circuit breaker at the same time and probes; this one waits", "until", adv.PauseUntil)
 	case b.state == BreakerProbing:
 		// This instance paused the group; its probe decides what comes next.
 	case adv.Paused:
@@ -245,6 +253,9 @@ func (b *breaker) checkPaused() {
 func (b *breaker) record(err error, probing bool) (probe bool, delay time.Duration) {
 	counted := err != nil && b.s.ctx.Err() == nil && b.cfg.counts(err)
 	b.mu.Lock()
+	if probing && b.state != BreakerProbing {
+		probing = false // another instance took over the probing meanwhile
+	}
 	if probing {
 		if counted {
 			b.mu.Unlock()
@@ -297,18 +308,23 @@ func (b *breaker) record(err error, probing bool) (probe bool, delay time.Durati
 // pause pauses the group's consumer until the cool-down and the probe's
 // run are over, and returns that time (zero if the server refused).
 func (b *breaker) pause() time.Time {
-	until := time.Now().Add(b.cfg.coolDown + b.s.cfg.handlerTimeout + 2*time.Second)
+	until := time.Now().Add(b.cfg.coolDown + b.s.cfg.handlerTimeout + 2*time.Second).UTC()
+	// Known before the server's advisory of this very pause arrives, so
+	// that advisory is recognised as this instance's own.
+	b.mu.Lock()
+	b.pauseUntil = until
+	b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(b.s.ctx, 5*time.Second)
 	defer cancel()
 	if _, err := b.s.b.js.PauseConsumer(ctx, b.s.stream, b.s.consumer, until); err != nil {
 		b.s.logger.Error("choreo: circuit breaker cannot pause the group's consumer; messages keep flowing", "error", err)
 		return time.Time{}
 	}
-	b.mu.Lock()
-	b.pauseUntil = until
-	b.mu.Unlock()
 	return until
 }
+
+// probing reports whether this instance still holds the probe.
+func (b *breaker) probing() bool { return b.current() == BreakerProbing }
 
 // resume resumes the group's consumer after a successful probe.
 func (b *breaker) resume() {
