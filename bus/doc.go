@@ -37,6 +37,21 @@
 // at all (the process crashed on the last attempt) the server's
 // max-deliveries advisory is captured and turned into a dead letter too.
 //
+// # Order and flow control
+//
+// A default subscription promises no order: a failed message is
+// redelivered after its back-off, behind messages that arrived meanwhile,
+// and instances and workers run in parallel. WithOrdered handles the
+// messages of one key (the CloudEvents subject, or WithOrderKey's) one at
+// a time in publish order across every instance of the group, retrying a
+// failure in place so that only its key waits; the server pins the group
+// to one instance at a time, the others standing by.
+//
+// WithCircuitBreaker pauses a whole group (its consumer, on the server, so
+// every instance stops) after consecutive failures, tries one message
+// after each cool-down and resumes when it succeeds; messages waiting
+// meanwhile use none of their attempts. Bus.Status reports the pause.
+//
 // # Idempotent handlers
 //
 // Because delivery is at least once, a handler must tolerate seeing a

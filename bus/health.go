@@ -147,7 +147,8 @@ func (s *Subscription) maybeStalled(info *jetstream.ConsumerInfo) bool {
 // Health reports whether the bus works: nil when it is connected and every
 // subscription is consuming; otherwise an error matching ErrUnhealthy that
 // names what is wrong (disconnected, a consumer lost and being recreated, a
-// subscription stalled). It asks the server about every subscription
+// subscription stalled). A group paused by its circuit breaker is not a
+// problem here (restarting would not help); Status shows it. It asks the server about every subscription
 // (Status), within ctx; use it for readiness and liveness probes. Safe for
 // concurrent use.
 func (b *Bus) Health(ctx context.Context) error {

@@ -55,7 +55,9 @@ func defaultSubscribeConfig() subscribeConfig {
 // waited for a worker is marked in progress before its handler starts, so
 // no message outlives its ack wait in the buffer (see WithPrefetch for
 // more throughput). Default: 1, which handles
-// messages one at a time in stream order (per instance).
+// messages one at a time per instance, but promises no order: a failed
+// message comes back after its back-off, behind later ones, and other
+// instances run in parallel. WithOrdered keeps each key in order.
 func WithConcurrency(n int) SubscribeOption { return func(c *subscribeConfig) { c.concurrency = n } }
 
 // WithPrefetch lets the client hold up to n messages ahead of the workers
