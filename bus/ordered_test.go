@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/bus/bustest"
 	"github.com/choreo-bus/choreo/envelope"
+	"github.com/choreo-bus/choreo/topic"
 )
 
 // keyedEvent is one message of a key: N is its place in the key's
@@ -215,4 +218,64 @@ func TestOrderedOptionsAreValidated(t *testing.T) {
 	_, err := bus.Subscribe(ctxT(t), b, keyedEvt, "ledger", h, bus.WithOrderKey(nil))
 	require.ErrorIs(t, err, bus.ErrInvalidOption)
 	require.ErrorContains(t, err, "WithOrdered")
+}
+
+var keyedCmd = topic.MustCommand[keyedEvent]("v1.ledger.post")
+
+func TestOrderedCommandsKeepPerKeyOrderOnTwoInstances(t *testing.T) {
+	const keys, perKey = 5, 40
+	srv := bustest.NewServer(t)
+	log := newOrderLog(keys * perKey)
+	for i := range 2 {
+		b := bustest.Connect(t, srv, bus.WithSource("ledger"))
+		_, err := bus.HandleCommand(ctxT(t), b, keyedCmd, orderedHandler(log, i),
+			bus.WithOrdered(), bus.WithConcurrency(4), bus.WithBackoff(10*time.Millisecond))
+		require.NoError(t, err)
+	}
+	web := bustest.Connect(t, srv, bus.WithSource("web"))
+	for n := range perKey {
+		for k := range keys {
+			key := fmt.Sprintf("account-%d", k)
+			_, err := bus.Send(ctxT(t), web, keyedCmd, keyedEvent{Key: key, N: n}, bus.WithSubject(key))
+			require.NoError(t, err)
+		}
+	}
+	select {
+	case <-log.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("not every command was handled")
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	require.Empty(t, log.violations)
+}
+
+func TestAGroupTurnsOrderedByUpdatingItsConsumer(t *testing.T) {
+	b := bustest.New(t)
+	var plain atomic.Int32
+	sub, err := bus.Subscribe(ctxT(t), b, keyedEvt, "ledger", func(context.Context, *bus.Message[keyedEvent]) error {
+		plain.Add(1)
+		return nil
+	})
+	require.NoError(t, err)
+	_, err = bus.Publish(ctxT(t), b, keyedEvt, keyedEvent{Key: "a"}, bus.WithSubject("a"))
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, func() bool { return plain.Load() == 1 }, "the plain group handled its event")
+	sub.Stop()
+
+	log := newOrderLog(10)
+	_, err = bus.Subscribe(ctxT(t), b, keyedEvt, "ledger", orderedHandler(log, 0), bus.WithOrdered(), bus.WithBackoff(10*time.Millisecond))
+	require.NoError(t, err)
+	for n := range 10 {
+		_, err := bus.Publish(ctxT(t), b, keyedEvt, keyedEvent{Key: "b", N: n}, bus.WithSubject("b"))
+		require.NoError(t, err)
+	}
+	select {
+	case <-log.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the group did not handle its events once ordered")
+	}
+	info, err := b.JetStream().Consumer(ctxT(t), "EVT_user", sub.Consumer())
+	require.NoError(t, err)
+	require.Equal(t, jetstream.PriorityPolicyPinned, info.CachedInfo().Config.PriorityPolicy)
 }
