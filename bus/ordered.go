@@ -65,8 +65,9 @@ type orderedConfig struct {
 //
 // One instance of the group (the server pins the consumer to it) handles
 // all messages at a time; the others stand by and take over when it stops
-// (at once on Stop, Drain or Close; within about half a minute plus the
-// ack wait after a crash). Concurrency across keys therefore comes from
+// (at once on Stop, Drain or Close, except that a message on its way to
+// the stopping instance comes back after its ack wait, its key waiting for
+// it; within about half a minute plus the ack wait after a crash). Concurrency across keys therefore comes from
 // WithConcurrency, not from adding instances. Every instance of a group
 // must use WithOrdered, and it needs nats-server 2.11 or newer. A key that
 // stays blocked while about a thousand later messages arrive (the
