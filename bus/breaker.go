@@ -72,7 +72,11 @@ func BreakOn(counts func(err error) bool) BreakerOption {
 // returned error is the outcome, as always; BreakOn narrows which errors
 // count. Messages waiting in the stream during the pause are not
 // delivered, so they use none of their attempts (WithMaxDeliver) and are
-// not dead-lettered for an outage. The state is logged (warn when it
+// not dead-lettered for an outage; messages an instance had already
+// received wait there (kept in progress) without a run, and handlers that
+// were running when it opened settle as usual (a failure is an attempt:
+// the handler ran). The probe's runs are not attempts of the probe
+// message. The state is logged (warn when it
 // opens) and reported by Bus.Status. It needs nats-server 2.11 or newer
 // (consumer pause).
 func WithCircuitBreaker(failures int, coolDown time.Duration, opts ...BreakerOption) SubscribeOption {

@@ -69,7 +69,8 @@ type orderedConfig struct {
 // the stopping instance comes back after its ack wait, its key waiting for
 // it; within about half a minute plus the ack wait after a crash). Concurrency across keys therefore comes from
 // WithConcurrency, not from adding instances. Every instance of a group
-// must use WithOrdered, and it needs nats-server 2.11 or newer. A key that
+// must use WithOrdered, and it needs nats-server 2.11 or newer; it cannot
+// be combined with WithRateLimit yet. A key that
 // stays blocked while about a thousand later messages arrive (the
 // consumer's max ack pending) stalls the other keys too.
 func WithOrdered() SubscribeOption {
@@ -94,6 +95,11 @@ func WithOrderKey(key func(e *envelope.Envelope) string) SubscribeOption {
 func (c *subscribeConfig) validateFlow() error {
 	if c.ordered != nil && c.ordered.keySet && c.ordered.key == nil {
 		return fmt.Errorf("%w: WithOrderKey's function is nil; use WithOrdered to order by the CloudEvents subject", ErrInvalidOption)
+	}
+	if c.ordered != nil && c.rate != nil {
+		// The rate limiter's fetch loop hands messages to the plain workers
+		// and does not name the ordered group's priority group.
+		return fmt.Errorf("%w: WithOrdered and WithRateLimit cannot be combined yet; bound an ordered group's pace with WithConcurrency", ErrInvalidOption)
 	}
 	return c.breaker.validate()
 }

@@ -218,6 +218,8 @@ func TestOrderedOptionsAreValidated(t *testing.T) {
 	_, err := bus.Subscribe(ctxT(t), b, keyedEvt, "ledger", h, bus.WithOrderKey(nil))
 	require.ErrorIs(t, err, bus.ErrInvalidOption)
 	require.ErrorContains(t, err, "WithOrdered")
+	_, err = bus.Subscribe(ctxT(t), b, keyedEvt, "ledger", h, bus.WithOrdered(), bus.WithRateLimit(10, 1))
+	require.ErrorIs(t, err, bus.ErrInvalidOption)
 }
 
 var keyedCmd = topic.MustCommand[keyedEvent]("v1.ledger.post")

@@ -36,7 +36,7 @@ type subscribeConfig struct {
 	handlerTimeout time.Duration
 	middleware     []Middleware
 	deliverNew     bool
-	rate           *rateLimit // WithRateLimit (ratelimit.go)
+	rate           *rateLimit     // WithRateLimit (ratelimit.go)
 	ordered        *orderedConfig // WithOrdered, WithOrderKey (ordered.go)
 	breaker        *breakerConfig // WithCircuitBreaker (breaker.go)
 }
