@@ -64,9 +64,12 @@ func list(b *bytes.Buffer, name string, subjects []string) {
 // elsewhere (nsc, an operator's own provisioning): the same users and
 // lists as NATSConf, without the operator.
 func JSON(s *Set) []byte {
-	out, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // subjects end in ">", which reads better unescaped
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
 		panic("permissions: a Set always encodes: " + err.Error())
 	}
-	return append(out, '\n')
+	return b.Bytes()
 }
