@@ -148,22 +148,39 @@ func ensureStream(ctx context.Context, b *Bus, want jetstream.StreamConfig) erro
 	if !b.cfg.provision {
 		return verifyStream(ctx, b, want)
 	}
-	_, err := provisionStream(ctx, b, want, false)
+	_, err := provisionStream(ctx, b, want, provisionLazily)
 	return err
 }
 
+// provisionMode is how provisionStream and provisionConsumer go about it.
+type provisionMode int
+
+const (
+	// provisionLazily: a bus on first use. It tries to create first, one
+	// round trip in the usual case; the server answers an identical
+	// create with success, so the reported action may be wrong.
+	provisionLazily provisionMode = iota
+	// provisionReported: Provision. It looks up first, so the report says
+	// what really happened.
+	provisionReported
+	// provisionDryRun: Provision with a dry run: it looks up only.
+	provisionDryRun
+)
+
 // provisionStream is ensureStream for a provisioning bus, reporting what it
-// did; with dryRun it changes nothing and reports what it would do.
-func provisionStream(ctx context.Context, b *Bus, want jetstream.StreamConfig, dryRun bool) (Change, error) {
+// did; a dry run changes nothing and reports what it would do.
+func provisionStream(ctx context.Context, b *Bus, want jetstream.StreamConfig, mode provisionMode) (Change, error) {
 	ch := Change{Stream: want.Name, Action: ActionCreated}
+	dryRun := mode == provisionDryRun
 	var s jetstream.Stream
 	var err error
-	if dryRun {
+	if mode != provisionLazily {
 		s, err = b.js.Stream(ctx, want.Name)
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
+	}
+	if mode == provisionLazily || errors.Is(err, jetstream.ErrStreamNotFound) {
+		if dryRun {
 			return ch, nil
 		}
-	} else {
 		if _, err = b.js.CreateStream(ctx, want); err == nil {
 			return ch, nil
 		}
@@ -265,22 +282,24 @@ func ensureConsumer(ctx context.Context, b *Bus, stream string, want jetstream.C
 	if !b.cfg.provision {
 		return verifyConsumer(ctx, b, stream, want)
 	}
-	c, _, err := provisionConsumer(ctx, b, stream, want, false)
+	c, _, err := provisionConsumer(ctx, b, stream, want, provisionLazily)
 	return c, err
 }
 
 // provisionConsumer is ensureConsumer for a provisioning bus, reporting
-// what it did; with dryRun it changes nothing (and returns no consumer).
-func provisionConsumer(ctx context.Context, b *Bus, stream string, want jetstream.ConsumerConfig, dryRun bool) (jetstream.Consumer, Change, error) {
+// what it did; a dry run changes nothing (and returns no consumer).
+func provisionConsumer(ctx context.Context, b *Bus, stream string, want jetstream.ConsumerConfig, mode provisionMode) (jetstream.Consumer, Change, error) {
 	ch := Change{Stream: stream, Consumer: want.Durable, Action: ActionCreated}
+	dryRun := mode == provisionDryRun
 	var c jetstream.Consumer
 	var err error
-	if dryRun {
+	if mode != provisionLazily {
 		c, err = b.js.Consumer(ctx, stream, want.Durable)
-		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+	}
+	if mode == provisionLazily || errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		if dryRun {
 			return nil, ch, nil
 		}
-	} else {
 		if c, err = b.js.CreateConsumer(ctx, stream, want); err == nil {
 			return c, ch, nil
 		}

@@ -88,10 +88,14 @@ func (b *Bus) Provision(ctx context.Context, r Requirement, dryRun bool) ([]Chan
 	if r.Topic.IsZero() || (r.Kind != topic.KindCommand && r.Kind != topic.KindEvent) {
 		return nil, fmt.Errorf("%w: a requirement needs a kind and a topic", ErrInvalidOption)
 	}
+	mode := provisionReported
+	if dryRun {
+		mode = provisionDryRun
+	}
 	ns := b.cfg.namespace
 	stream := topic.Stream(ns, r.Kind, r.Topic.Entity)
 	var out []Change
-	ch, err := provisionStream(ctx, b, b.streams.streamConfig(r.Kind, r.Topic.Entity, stream), dryRun)
+	ch, err := provisionStream(ctx, b, b.streams.streamConfig(r.Kind, r.Topic.Entity, stream), mode)
 	out = append(out, ch)
 	if err != nil || r.Group == "" {
 		return out, err
@@ -110,13 +114,13 @@ func (b *Bus) Provision(ctx context.Context, r Requirement, dryRun bool) ([]Chan
 		stream: stream, subject: topic.Subject(ns, r.Kind, r.Topic), cfg: cfg}
 	steps := []func() (Change, error){
 		func() (Change, error) {
-			_, ch, err := provisionConsumer(ctx, b, stream, s.consumerConfig(0), dryRun)
+			_, ch, err := provisionConsumer(ctx, b, stream, s.consumerConfig(0), mode)
 			return ch, err
 		},
-		func() (Change, error) { return provisionStream(ctx, b, b.deadLetterStreamConfig(), dryRun) },
-		func() (Change, error) { return provisionStream(ctx, b, b.advisoryStreamConfig(stream), dryRun) },
+		func() (Change, error) { return provisionStream(ctx, b, b.deadLetterStreamConfig(), mode) },
+		func() (Change, error) { return provisionStream(ctx, b, b.advisoryStreamConfig(stream), mode) },
 		func() (Change, error) {
-			_, ch, err := provisionConsumer(ctx, b, topic.AdvisoryStream(stream), b.advisoryConsumerConfig(stream, s.consumer), dryRun)
+			_, ch, err := provisionConsumer(ctx, b, topic.AdvisoryStream(stream), b.advisoryConsumerConfig(stream, s.consumer), mode)
 			return ch, err
 		},
 	}
