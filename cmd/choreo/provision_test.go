@@ -104,3 +104,15 @@ func TestDevConfigUsage(t *testing.T) {
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "missing.conf")
 }
+
+func TestLintWarnsOfWidenedPermissions(t *testing.T) {
+	base, err := os.ReadFile(signupCatalog)
+	require.NoError(t, err)
+	cur := filepath.Join(t.TempDir(), "catalog.yaml")
+	grown := strings.Replace(string(base), "publishes: [v1.email.welcome.sent]", "publishes: [v1.email.welcome.sent, v1.user.signedup]", 1)
+	require.NotEqual(t, string(base), grown)
+	require.NoError(t, os.WriteFile(cur, []byte(grown), 0o600))
+	code, out, stderr := runCLI("lint", "-catalog", cur, "-against", signupCatalog)
+	require.Equal(t, exitOK, code, "a warning: %s", stderr)
+	assert.Contains(t, out, "warning: service email now publishes v1.user.signedup, an event of entity user, which accounts publishes: its NATS permissions widen")
+}
