@@ -49,7 +49,8 @@ func TestCrashedHandlerUnderPermissions(t *testing.T) {
 	set, err := permissions.Derive(cat, "", "")
 	require.NoError(t, err)
 	conf := filepath.Join(t.TempDir(), "jobs.conf")
-	require.NoError(t, os.WriteFile(conf, permissions.NATSConf(set, true), 0o600))
+	data := permissions.NATSConf(set, true)
+	require.NoError(t, os.WriteFile(conf, data, 0o600))
 	for _, u := range []string{"boss", "worker", permissions.OperatorUser} {
 		t.Setenv(permissions.PasswordVar(u), "pw-"+u)
 	}

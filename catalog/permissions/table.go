@@ -118,8 +118,8 @@ var Table = []Row{
 		return Grant{Publish: []string{
 			"$KV." + t.Bucket + ".>",
 			jsAPI + "STREAM.INFO." + kv,
-			jsAPI + "STREAM.MSG.GET." + kv,
-			jsAPI + "DIRECT.GET." + kv,
+			// A bucket allows direct gets; the store reads a key's last
+			// record by subject, the form with the subject in the request's.
 			jsAPI + "DIRECT.GET." + kv + ".>",
 		}}
 	}},

@@ -54,7 +54,8 @@ func newSecuredServer(t *testing.T) *securedServer {
 		s.passwords[u.Name] = pw
 	}
 	s.confPath = filepath.Join(t.TempDir(), "permissions.conf")
-	require.NoError(t, os.WriteFile(s.confPath, permissions.NATSConf(set, true), 0o600))
+	conf := permissions.NATSConf(set, true)
+	require.NoError(t, os.WriteFile(s.confPath, conf, 0o600))
 	return s
 }
 
