@@ -167,6 +167,15 @@ func TestNotProvisionedFailsAtStart(t *testing.T) {
 		assert.Contains(t, err.Error(), missing)
 	}
 	assert.Empty(t, sec.violations("email"), "checking what exists is allowed")
+
+	// A service that forgets its reply prefix is told so, not just timed out.
+	short, cancelShort := context.WithTimeout(ctx, 2*time.Second)
+	defer cancelShort()
+	_, err = bus.Connect(short, srv.ClientURL(), bus.WithSource("email"), bus.WithoutProvisioning(),
+		bus.WithNATSOptions(nats.UserInfo("email", sec.passwords["email"])))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "nats.CustomInboxPrefix(topic.InboxPrefix(namespace, service))")
+	assert.NotContains(t, err.Error(), sec.passwords["email"])
 }
 
 // userSignedup is v1.user.signedup with an untyped payload.
