@@ -234,8 +234,9 @@ func RedeliveryMsgID(deadLetterStream string, seq uint64) string {
 // The advisory capture: the server announces a message it stopped
 // delivering after max deliveries on AdvisorySubject(stream); each topic
 // stream with subscribers has a capture stream of its own,
-// AdvisoryStream(stream), read through the durable AdvisoryConsumer, and
-// the buses turn each advisory into a dead letter. One capture per topic
+// AdvisoryStream(stream), from which each group reads its own consumer's
+// advisories through the durable AdvisoryConsumer(consumer), and its
+// service turns each into a dead letter. One capture per topic
 // stream keeps namespaces apart (subject wildcards match whole tokens
 // only, so no single pattern selects one namespace's streams) and never
 // needs a stream update.
