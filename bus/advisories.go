@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,34 +26,39 @@ type maxDeliveriesAdvisory struct {
 	Deliveries int    `json:"deliveries"` // not trusted: the consumer's MaxDeliver is used
 }
 
-// deadLetterState owns the advisory converters of one bus: one per topic
-// stream that has a subscription on this bus.
+// deadLetterState owns the advisory converters of one bus: one per
+// consumer (group on a topic) that has a subscription on this bus.
 type deadLetterState struct {
 	mu      sync.Mutex
-	ccs     map[string]jetstream.ConsumeContext // topic stream -> its converter
+	ccs     map[advisoryKey]jetstream.ConsumeContext
 	stopped bool
 }
 
-// watch makes sure the advisories of a topic stream's consumers are
-// captured and converted, within ctx (the set-up of the subscription that
-// asks for it). A failure is logged, not returned: the explicit dead-letter
-// path works without the converter, and the next subscription on the
-// stream tries again.
-func (s *deadLetterState) watch(ctx context.Context, b *Bus, stream string) {
+// advisoryKey names the consumer whose advisories a converter reads.
+type advisoryKey struct{ stream, consumer string }
+
+// watch makes sure the advisories of one consumer are captured and
+// converted, within ctx (the set-up of the subscription that asks for it).
+// A failure is returned for the caller to judge: a provisioning bus only
+// logs it (the explicit dead-letter path works without the converter, and
+// the next subscription tries again), a bus without provisioning rights
+// has checked beforehand that everything exists.
+func (s *deadLetterState) watch(ctx context.Context, b *Bus, stream, consumer string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped || s.ccs[stream] != nil {
-		return
+	key := advisoryKey{stream, consumer}
+	if s.stopped || s.ccs[key] != nil {
+		return nil
 	}
-	cc, err := b.convertAdvisories(ctx, stream)
+	cc, err := b.convertAdvisories(ctx, stream, consumer)
 	if err != nil {
-		b.cfg.logger.Warn("choreo: not capturing max-deliveries advisories yet; the next subscription tries again. Until then a message whose handler crashed on its last attempt does not show in DeadLetters", "stream", stream, "error", err)
-		return
+		return err
 	}
 	if s.ccs == nil {
-		s.ccs = make(map[string]jetstream.ConsumeContext)
+		s.ccs = make(map[advisoryKey]jetstream.ConsumeContext)
 	}
-	s.ccs[stream] = cc
+	s.ccs[key] = cc
+	return nil
 }
 
 // stop ends the converters, waiting for them at most until ctx is done.
@@ -76,40 +80,49 @@ func (s *deadLetterState) stop(ctx context.Context) {
 	}
 }
 
-// convertAdvisories creates (once, with fixed settings, so it never needs
-// an update) the stream capturing a topic stream's advisories and its
-// durable consumer, and starts converting.
-func (b *Bus) convertAdvisories(ctx context.Context, stream string) (jetstream.ConsumeContext, error) {
-	name := topic.AdvisoryStream(stream)
-	err := b.streams.ensureWith(ctx, name, func() jetstream.StreamConfig {
-		return jetstream.StreamConfig{
-			Name:        name,
-			Description: "choreo: max-deliveries advisories of the consumers of " + stream + ", turned into dead letters",
-			Subjects:    []string{topic.AdvisorySubject(stream)},
-			Retention:   jetstream.LimitsPolicy,
-			Storage:     jetstream.FileStorage,
-			Replicas:    b.cfg.replicas,
-			MaxAge:      7 * 24 * time.Hour,
-			Duplicates:  b.cfg.duplicateWindow,
-		}
-	})
-	if err != nil {
-		return nil, err
+// advisoryStreamConfig is the stream capturing a topic stream's
+// advisories: fixed settings, so it never needs an update.
+func (b *Bus) advisoryStreamConfig(stream string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        topic.AdvisoryStream(stream),
+		Description: "choreo: max-deliveries advisories of the consumers of " + stream + ", turned into dead letters",
+		Subjects:    []string{topic.AdvisorySubject(stream)},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    b.cfg.replicas,
+		MaxAge:      7 * 24 * time.Hour,
+		Duplicates:  b.cfg.duplicateWindow,
 	}
-	cons, err := ensureConsumer(ctx, b, name, jetstream.ConsumerConfig{
-		Durable:       topic.AdvisoryConsumer,
-		Description:   "choreo: turns max-deliveries advisories into dead letters",
+}
+
+// advisoryConsumerConfig is the durable consumer through which the group
+// behind consumer reads its own advisories.
+func (b *Bus) advisoryConsumerConfig(stream, consumer string) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       topic.AdvisoryConsumer(consumer),
+		Description:   "choreo: turns the max-deliveries advisories of " + consumer + " into dead letters",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       30 * time.Second,
 		MaxDeliver:    -1,
 		MaxAckPending: 1000,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubject: topic.AdvisoryConsumerSubject(stream, consumer),
 		Replicas:      b.cfg.replicas,
-	})
+	}
+}
+
+// convertAdvisories makes sure the capture stream of a topic stream and
+// the consumer's converter exist, and starts converting.
+func (b *Bus) convertAdvisories(ctx context.Context, stream, consumer string) (jetstream.ConsumeContext, error) {
+	sc := b.advisoryStreamConfig(stream)
+	if err := b.streams.ensureWith(ctx, sc.Name, func() jetstream.StreamConfig { return sc }); err != nil {
+		return nil, err
+	}
+	cons, err := ensureConsumer(ctx, b, sc.Name, b.advisoryConsumerConfig(stream, consumer))
 	if err != nil {
 		return nil, err
 	}
-	return cons.Consume(func(m jetstream.Msg) { b.convertAdvisory(m) }, jetstream.PullMaxMessages(16))
+	return cons.Consume(func(m jetstream.Msg) { b.convertAdvisory(m, consumer) }, jetstream.PullMaxMessages(16))
 }
 
 // convertAdvisory parks the message an advisory is about, once it has
@@ -124,13 +137,13 @@ func (b *Bus) convertAdvisories(ctx context.Context, stream string) (jetstream.C
 // settled when it is at or below the floor or nothing is pending at all.
 // An advisory that cannot be verified yet is looked at again after the
 // consumer's ack wait.
-func (b *Bus) convertAdvisory(m jetstream.Msg) {
+func (b *Bus) convertAdvisory(m jetstream.Msg, consumer string) {
 	var a maxDeliveriesAdvisory
-	if err := json.Unmarshal(m.Data(), &a); err != nil || a.Stream == "" || !validConsumerName(a.Consumer) || a.StreamSeq == 0 {
+	if err := json.Unmarshal(m.Data(), &a); err != nil || a.Stream == "" || a.Consumer != consumer || a.StreamSeq == 0 {
 		_ = m.Term()
 		return
 	}
-	if m.Subject() != strings.TrimSuffix(topic.AdvisorySubject(a.Stream), "*")+a.Consumer {
+	if m.Subject() != topic.AdvisoryConsumerSubject(a.Stream, a.Consumer) {
 		_ = m.Term() // the body names another consumer than the subject it came on
 		return
 	}

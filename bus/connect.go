@@ -105,6 +105,11 @@ func (b *Bus) checkServer(ctx context.Context) error {
 		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
 			return fmt.Errorf("%w at %s: start nats-server with -js (or enable JetStream for this account)", ErrNoJetStream, where)
 		}
+		if last := b.nc.LastError(); errors.Is(last, nats.ErrPermissionViolation) {
+			// Without this the refusal shows as a mere timeout.
+			return fmt.Errorf("choreo/bus: asking %s for its JetStream account: %w; the server refused it (%v): a service with the permissions of `choreo gen permissions` connects with nats.CustomInboxPrefix(topic.InboxPrefix(namespace, service)) and may publish on $JS.API.INFO",
+				where, err, last)
+		}
 		return fmt.Errorf("choreo/bus: asking %s for its JetStream account: %w", where, err)
 	}
 	return nil

@@ -60,21 +60,23 @@ type DeadLetter struct {
 func (b *Bus) deadLetterStream() string { return topic.DeadLetterStream(b.cfg.namespace) }
 
 func (b *Bus) ensureDeadLetterStream(ctx context.Context) error {
-	name := b.deadLetterStream()
-	return b.streams.ensureWith(ctx, name, func() jetstream.StreamConfig {
-		return jetstream.StreamConfig{
-			Name:        name,
-			Description: "choreo dead letters: messages their handlers gave up on",
-			Subjects:    []string{topic.DeadLetterSubjects(b.cfg.namespace)},
-			Retention:   jetstream.LimitsPolicy,
-			Storage:     jetstream.FileStorage,
-			Replicas:    b.cfg.replicas,
-			MaxAge:      max(b.cfg.deadLetterAge, 0), // 0: no limit on the server
-			MaxBytes:    max(b.cfg.deadLetterBytes, -1),
-			Discard:     jetstream.DiscardNew, // refuse a new one; never drop an old one
-			Duplicates:  b.cfg.duplicateWindow,
-		}
-	})
+	return b.streams.ensureWith(ctx, b.deadLetterStream(), b.deadLetterStreamConfig)
+}
+
+// deadLetterStreamConfig is the dead-letter stream of the bus's namespace.
+func (b *Bus) deadLetterStreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        b.deadLetterStream(),
+		Description: "choreo dead letters: messages their handlers gave up on",
+		Subjects:    []string{topic.DeadLetterSubjects(b.cfg.namespace)},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    b.cfg.replicas,
+		MaxAge:      max(b.cfg.deadLetterAge, 0), // 0: no limit on the server
+		MaxBytes:    max(b.cfg.deadLetterBytes, -1),
+		Discard:     jetstream.DiscardNew, // refuse a new one; never drop an old one
+		Duplicates:  b.cfg.duplicateWindow,
+	}
 }
 
 // park stores a copy of msg, with why it failed, in the dead-letter stream.

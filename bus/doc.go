@@ -100,6 +100,15 @@
 // extra round trips. A stream or consumer that exists with settings that
 // cannot change in place is an ErrIncompatible error naming the setting.
 //
+// On a secured cluster an operator provisions instead (Provision, or
+// `choreo provision` from the catalog), and services run
+// WithoutProvisioning: they look streams and consumers up, never create
+// or change them, and a subscription fails at start with an
+// ErrNotProvisioned error naming everything missing. Each subscription
+// turns its own consumer's max-deliveries advisories into dead letters, so
+// a service needs the right to write its own consumers' dead letters only
+// (`choreo gen permissions` derives the rest).
+//
 // # Publishing many messages
 //
 // Publish and Send wait for the broker per message. PublishAsync and

@@ -29,6 +29,7 @@ type config struct {
 	asyncMaxPending int
 	hooks           []Hooks
 	natsOptions     []nats.Option
+	provision       bool // false: WithoutProvisioning
 }
 
 func defaultConfig() config {
@@ -42,6 +43,7 @@ func defaultConfig() config {
 		deadLetterAge:   30 * 24 * time.Hour,
 		deadLetterBytes: 1 << 30,
 		asyncMaxPending: 4096,
+		provision:       true,
 	}
 }
 

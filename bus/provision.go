@@ -155,20 +155,83 @@ func (c *streamCache) streamConfig(k topic.Kind, entity, stream string) jetstrea
 // Settings several services share (replicas, max age, duplicate window)
 // are only ever raised: a bus asking for less keeps the stream as it is and
 // says so, so one service cannot shrink what others rely on (a shorter max
-// age would delete events other groups have not read yet).
+// age would delete events other groups have not read yet). A bus without
+// provisioning rights only looks the stream up (verifyStream).
 func ensureStream(ctx context.Context, b *Bus, want jetstream.StreamConfig) error {
-	_, err := b.js.CreateStream(ctx, want)
-	if err == nil {
-		return nil
+	if !b.cfg.provision {
+		return verifyStream(ctx, b, want)
 	}
-	if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		return fmt.Errorf("choreo/bus: creating stream %s: %w", want.Name, err)
+	_, err := provisionStream(ctx, b, want, provisionLazily)
+	return err
+}
+
+// provisionMode is how provisionStream and provisionConsumer go about it.
+type provisionMode int
+
+const (
+	// provisionLazily: a bus on first use. It tries to create first, one
+	// round trip in the usual case; the server answers an identical
+	// create with success, so the reported action may be wrong.
+	provisionLazily provisionMode = iota
+	// provisionReported: Provision. It looks up first, so the report says
+	// what really happened.
+	provisionReported
+	// provisionDryRun: Provision with a dry run: it looks up only.
+	provisionDryRun
+)
+
+// provisionStream is ensureStream for a provisioning bus, reporting what it
+// did; a dry run changes nothing and reports what it would do.
+func provisionStream(ctx context.Context, b *Bus, want jetstream.StreamConfig, mode provisionMode) (Change, error) {
+	ch := Change{Stream: want.Name, Action: ActionCreated}
+	dryRun := mode == provisionDryRun
+	var s jetstream.Stream
+	var err error
+	if mode != provisionLazily {
+		s, err = b.js.Stream(ctx, want.Name)
 	}
-	s, err := b.js.Stream(ctx, want.Name)
+	if mode == provisionLazily || errors.Is(err, jetstream.ErrStreamNotFound) {
+		if dryRun {
+			return ch, nil
+		}
+		if _, err = b.js.CreateStream(ctx, want); err == nil {
+			return ch, nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return ch, fmt.Errorf("choreo/bus: creating stream %s: %w", want.Name, err)
+		}
+		s, err = b.js.Stream(ctx, want.Name)
+	}
 	if err != nil {
-		return fmt.Errorf("choreo/bus: reading stream %s: %w", want.Name, err)
+		return ch, fmt.Errorf("choreo/bus: reading stream %s: %w", want.Name, err)
 	}
 	have := s.CachedInfo().Config
+	if err := compatibleStream(have, want); err != nil {
+		return ch, err
+	}
+	update, raised, kept := raiseShared(have, want)
+	if len(kept) > 0 {
+		b.cfg.logger.Info("choreo: stream keeps settings above what this bus asks for; lower them by hand if that is intended",
+			"stream", want.Name, "kept", kept)
+	}
+	if len(raised) == 0 {
+		ch.Action = ActionUnchanged
+		return ch, nil
+	}
+	ch.Action, ch.Detail = ActionUpdated, "raised "+strings.Join(raised, ", ")
+	if dryRun {
+		return ch, nil
+	}
+	if _, err := b.js.UpdateStream(ctx, update); err != nil {
+		return ch, fmt.Errorf("%w: stream %s: raising %v: %v", ErrIncompatible, want.Name, raised, err)
+	}
+	b.cfg.logger.Warn("choreo: stream settings raised to what this bus asks for", "stream", want.Name, "raised", raised)
+	return ch, nil
+}
+
+// compatibleStream checks the settings of an existing stream that cannot
+// change in place.
+func compatibleStream(have, want jetstream.StreamConfig) error {
 	if have.Retention != want.Retention {
 		return fmt.Errorf("%w: stream %s has retention %s, choreo needs %s; delete the stream or use another namespace",
 			ErrIncompatible, want.Name, have.Retention, want.Retention)
@@ -181,18 +244,6 @@ func ensureStream(ctx context.Context, b *Bus, want jetstream.StreamConfig) erro
 		return fmt.Errorf("%w: stream %s listens on %v, not on %s; it was not made by choreo, rename it or use another namespace",
 			ErrIncompatible, want.Name, have.Subjects, want.Subjects[0])
 	}
-	update, raised, kept := raiseShared(have, want)
-	if len(kept) > 0 {
-		b.cfg.logger.Info("choreo: stream keeps settings above what this bus asks for; lower them by hand if that is intended",
-			"stream", want.Name, "kept", kept)
-	}
-	if len(raised) == 0 {
-		return nil
-	}
-	if _, err := b.js.UpdateStream(ctx, update); err != nil {
-		return fmt.Errorf("%w: stream %s: raising %v: %v", ErrIncompatible, want.Name, raised, err)
-	}
-	b.cfg.logger.Warn("choreo: stream settings raised to what this bus asks for", "stream", want.Name, "raised", raised)
 	return nil
 }
 
@@ -238,45 +289,83 @@ func raiseShared(have, want jetstream.StreamConfig) (update jetstream.StreamConf
 }
 
 // ensureConsumer creates a durable consumer, or checks an existing one the
-// same way ensureStream checks streams.
+// same way ensureStream checks streams. A bus without provisioning rights
+// only looks it up (verifyConsumer).
 func ensureConsumer(ctx context.Context, b *Bus, stream string, want jetstream.ConsumerConfig) (jetstream.Consumer, error) {
-	c, err := b.js.CreateConsumer(ctx, stream, want)
-	if err == nil {
-		return c, nil
+	if !b.cfg.provision {
+		return verifyConsumer(ctx, b, stream, want)
 	}
-	if !errors.Is(err, jetstream.ErrConsumerExists) {
-		return nil, consumerError(want, stream, err)
+	c, _, err := provisionConsumer(ctx, b, stream, want, provisionLazily)
+	return c, err
+}
+
+// provisionConsumer is ensureConsumer for a provisioning bus, reporting
+// what it did; a dry run changes nothing (and returns no consumer).
+func provisionConsumer(ctx context.Context, b *Bus, stream string, want jetstream.ConsumerConfig, mode provisionMode) (jetstream.Consumer, Change, error) {
+	ch := Change{Stream: stream, Consumer: want.Durable, Action: ActionCreated}
+	dryRun := mode == provisionDryRun
+	var c jetstream.Consumer
+	var err error
+	if mode != provisionLazily {
+		c, err = b.js.Consumer(ctx, stream, want.Durable)
 	}
-	c, err = b.js.Consumer(ctx, stream, want.Durable)
+	if mode == provisionLazily || errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		if dryRun {
+			return nil, ch, nil
+		}
+		if c, err = b.js.CreateConsumer(ctx, stream, want); err == nil {
+			return c, ch, nil
+		}
+		if !errors.Is(err, jetstream.ErrConsumerExists) {
+			return nil, ch, consumerError(want, stream, err)
+		}
+		c, err = b.js.Consumer(ctx, stream, want.Durable)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("choreo/bus: reading consumer %s on %s: %w", want.Durable, stream, err)
+		return nil, ch, fmt.Errorf("choreo/bus: reading consumer %s on %s: %w", want.Durable, stream, err)
 	}
 	have := c.CachedInfo().Config
-	if have.AckPolicy != want.AckPolicy {
-		return nil, fmt.Errorf("%w: consumer %s on %s has ack policy %s, choreo needs %s; delete the consumer",
-			ErrIncompatible, want.Durable, stream, have.AckPolicy, want.AckPolicy)
-	}
-	if have.DeliverPolicy != want.DeliverPolicy && !resumes(have, want) {
-		return nil, fmt.Errorf("%w: consumer %s on %s has deliver policy %s, this subscription asks for %s; it cannot change once the group exists (delete the consumer to start the group over)",
-			ErrIncompatible, want.Durable, stream, have.DeliverPolicy, want.DeliverPolicy)
+	if err := compatibleConsumer(stream, have, want); err != nil {
+		return nil, ch, err
 	}
 	if resumes(have, want) {
 		// Keep where a recreated consumer started; it cannot change.
 		want.DeliverPolicy, want.OptStartSeq = have.DeliverPolicy, have.OptStartSeq
 	}
 	if sameConsumer(have, want) {
-		return c, nil
+		ch.Action = ActionUnchanged
+		return c, ch, nil
+	}
+	ch.Action = ActionUpdated
+	ch.Detail = fmt.Sprintf("max_deliver %d -> %d, ack_wait %s -> %s, max_ack_pending %d -> %d, filter_subjects %v -> %v",
+		have.MaxDeliver, want.MaxDeliver, have.AckWait, want.AckWait, have.MaxAckPending, want.MaxAckPending, filterSubjects(have), filterSubjects(want))
+	if dryRun {
+		return nil, ch, nil
 	}
 	c, err = b.js.UpdateConsumer(ctx, stream, want)
 	if err != nil {
-		return nil, fmt.Errorf("%w: consumer %s on %s: %v", ErrIncompatible, want.Durable, stream, err)
+		return nil, ch, fmt.Errorf("%w: consumer %s on %s: %v", ErrIncompatible, want.Durable, stream, err)
 	}
 	b.cfg.logger.Warn("choreo: consumer settings updated to match this subscription",
 		"consumer", want.Durable, "stream", stream,
 		"max_deliver", fmt.Sprintf("%d -> %d", have.MaxDeliver, want.MaxDeliver),
 		"ack_wait", fmt.Sprintf("%s -> %s", have.AckWait, want.AckWait),
 		"filter_subjects", fmt.Sprintf("%v -> %v", filterSubjects(have), filterSubjects(want)))
-	return c, nil
+	return c, ch, nil
+}
+
+// compatibleConsumer checks the settings of an existing consumer that
+// cannot change in place.
+func compatibleConsumer(stream string, have, want jetstream.ConsumerConfig) error {
+	if have.AckPolicy != want.AckPolicy {
+		return fmt.Errorf("%w: consumer %s on %s has ack policy %s, choreo needs %s; delete the consumer",
+			ErrIncompatible, want.Durable, stream, have.AckPolicy, want.AckPolicy)
+	}
+	if have.DeliverPolicy != want.DeliverPolicy && !resumes(have, want) {
+		return fmt.Errorf("%w: consumer %s on %s has deliver policy %s, this subscription asks for %s; it cannot change once the group exists (delete the consumer to start the group over)",
+			ErrIncompatible, want.Durable, stream, have.DeliverPolicy, want.DeliverPolicy)
+	}
+	return nil
 }
 
 // resumes reports whether have is a consumer recreated after a loss

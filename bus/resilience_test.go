@@ -261,7 +261,7 @@ func TestForgedMaxDeliveriesAdvisoryIsNotTrusted(t *testing.T) {
 	js := b.JetStream()
 	_, err = js.Publish(ctx, strings.TrimSuffix(topic.AdvisorySubject("CMD_user"), "*")+"accounts__v1_user_signup", []byte(forged))
 	require.NoError(t, err, "the advisory stream captures the subject, as it would the server's")
-	advisories, err := js.Consumer(ctx, topic.AdvisoryStream("CMD_user"), topic.AdvisoryConsumer)
+	advisories, err := js.Consumer(ctx, topic.AdvisoryStream("CMD_user"), topic.AdvisoryConsumer("accounts__v1_user_signup"))
 	require.NoError(t, err)
 	eventually(t, 10*time.Second, func() bool {
 		info, err := advisories.Info(ctx)

@@ -105,6 +105,11 @@ func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group s
 	if k == topic.KindCommand && cfg.deliverNew {
 		return nil, fmt.Errorf("%w: WithDeliverNew applies to event groups; a command is always delivered", ErrInvalidOption)
 	}
+	if !b.cfg.provision {
+		if err := b.verifyGroup(ctx, k, n, topic.ConsumerName(group, n)); err != nil {
+			return nil, err
+		}
+	}
 	r, err := b.streams.route(ctx, k, n)
 	if err != nil {
 		return nil, err
@@ -122,6 +127,14 @@ func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group s
 	}
 	if s.cons, err = ensureConsumer(ctx, b, s.stream, s.consumerConfig(0)); err != nil {
 		return nil, err
+	}
+	if !b.cfg.provision {
+		s.adoptConsumer(s.cons)
+		// Without provisioning rights the converter's stream and consumer
+		// were checked above; one that still fails to start is an error.
+		if err := b.deadLetters.watch(ctx, b, s.stream, s.consumer); err != nil {
+			return nil, err
+		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.startFlow()
@@ -144,7 +157,12 @@ func (b *Bus) subscribe(ctx context.Context, k topic.Kind, n topic.Name, group s
 		s.Stop() // Close began while this subscription was being made
 		return nil, err
 	}
-	b.deadLetters.watch(ctx, b, s.stream)
+	if b.cfg.provision {
+		if err := b.deadLetters.watch(ctx, b, s.stream, s.consumer); err != nil {
+			b.cfg.logger.Warn("choreo: not capturing max-deliveries advisories yet; the next subscription tries again. Until then a message whose handler crashed on its last attempt does not show in DeadLetters",
+				"stream", s.stream, "consumer", s.consumer, "error", err)
+		}
+	}
 	return s, nil
 }
 

@@ -138,6 +138,12 @@ type Service struct {
 	// Uses lists the topics the service takes part in: by role in the order
 	// sends, handles, publishes, subscribes, and within a role in file order.
 	Uses []Use
+	// Inbox is the "inbox" key: the service keeps an idempotency inbox in
+	// the key-value bucket topic.InboxBucket(namespace, Name), which
+	// `choreo provision` creates and `choreo gen permissions` grants it.
+	Inbox bool
+	// InboxLine is the line of the "inbox" key, 0 when absent.
+	InboxLine int
 }
 
 // Use is one topic listed under a service's role.

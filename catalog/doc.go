@@ -48,7 +48,10 @@
 //
 // Service keys: sends (commands it sends), handles (commands it carries
 // out; each command has exactly one handler), publishes (events it
-// announces), subscribes (events it reacts to), and description.
+// announces), subscribes (events it reacts to), description, and inbox
+// (true when the service keeps an idempotency inbox in its own key-value
+// bucket, topic.InboxBucket: `choreo provision` creates it and `choreo gen
+// permissions` grants the service, and only it, its subjects).
 //
 // Field types: string int int32 int64 float64 bool time bytes uuid; []T and
 // map[string]T of those; and T? for an optional field. In Go they are the

@@ -79,6 +79,11 @@ const (
 	// RuleRemovedTopic (warning): compared with an older catalog, a topic
 	// is gone.
 	RuleRemovedTopic Rule = "removed-topic"
+	// RuleWidened (warning): compared with an older catalog, a service
+	// publishes an event of an entity that other services already publish
+	// events of: its NATS permissions (choreo gen permissions) widen to
+	// speaking for another service's entity, which a reviewer should see.
+	RuleWidened Rule = "widened-permissions"
 	// RuleAddedRequired (warning): compared with an older catalog, an
 	// existing topic version gained a required field.
 	RuleAddedRequired Rule = "added-required"

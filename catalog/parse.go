@@ -271,7 +271,7 @@ func (p *parser) service(k, v *yaml.Node) *Service {
 		return s
 	}
 	if v.Kind != yaml.MappingNode {
-		p.errorf(v.Line, "%s: expected a mapping with the keys sends, handles, publishes, subscribes or description", where)
+		p.errorf(v.Line, "%s: expected a mapping with the keys sends, handles, publishes, subscribes, inbox or description", where)
 		return s
 	}
 	byRole := map[Role][]Use{}
@@ -281,11 +281,19 @@ func (p *parser) service(k, v *yaml.Node) *Service {
 		case RoleSends, RoleHandles, RolePublishes, RoleSubscribes:
 			byRole[r] = p.uses(r, v, where)
 		default:
-			if k.Value == "description" {
+			switch k.Value {
+			case "description":
 				s.Description, _ = p.text(v, where+": description")
 				return
+			case "inbox":
+				if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
+					p.errorf(v.Line, "%s: inbox: %q is not true or false", where, v.Value)
+					return
+				}
+				s.Inbox, s.InboxLine = v.Value == "true", k.Line
+				return
 			}
-			p.unknownKey(k, where, "sends", "handles", "publishes", "subscribes", "description")
+			p.unknownKey(k, where, "sends", "handles", "publishes", "subscribes", "description", "inbox")
 		}
 	})
 	for _, r := range roles {

@@ -20,6 +20,11 @@
 //	c, err := embedded.StartCluster(ctx, 3)
 //	b, err := bus.Connect(ctx, c.ClientURLs(), bus.WithReplicas(3))
 //
+// WithUser, WithToken, WithNkey and WithTLS secure it; WithConfigFile loads
+// a whole nats-server configuration file (authorization with per-user
+// permissions, accounts, TLS), such as the one `choreo gen permissions`
+// writes.
+//
 // The server's own log goes to the *slog.Logger given with WithLogger, and
 // nowhere otherwise.
 //

@@ -34,11 +34,19 @@ func WithNkey(publicKey string) Option {
 // verifies the server against nats.RootCAs or nats.Secure's config.
 func WithTLS(cfg *tls.Config) Option { return func(c *config) { c.tls = cfg } }
 
-// applySecurity copies the security options into the server options.
+// applySecurity copies the security options into the server options; a
+// configuration file's (WithConfigFile) stay unless an option replaces
+// them.
 func (c *config) applySecurity(o *server.Options) {
-	o.Users = c.users
-	o.Authorization = c.token
-	o.Nkeys = c.nkeys
+	if c.users != nil {
+		o.Users = c.users
+	}
+	if c.token != "" {
+		o.Authorization = c.token
+	}
+	if c.nkeys != nil {
+		o.Nkeys = c.nkeys
+	}
 	if c.tls != nil {
 		o.TLS = true
 		o.TLSConfig = c.tls

@@ -45,6 +45,8 @@ type config struct {
 	nkeys []*server.NkeyUser
 	token string
 	tls   *tls.Config
+	// configFile is a nats-server configuration file (WithConfigFile)
+	configFile string
 }
 
 // WithDir keeps JetStream storage in dir (created if missing). A server
@@ -108,6 +110,14 @@ func start(ctx context.Context, cfg config) (*Server, error) {
 		NoSigs:     true,
 		// Clients of an in-process server are local; a bigger payload limit
 		// than the default would only hide mistakes, so keep the default.
+	}
+	if cfg.configFile != "" {
+		fo, err := loadConfigFile(cfg.configFile, sopts)
+		if err != nil {
+			s.removeTemp()
+			return nil, err
+		}
+		sopts = fo
 	}
 	cfg.applySecurity(sopts)
 	if cfg.clusterName != "" {

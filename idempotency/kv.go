@@ -24,6 +24,16 @@ type KVOption func(*kvConfig)
 type kvConfig struct {
 	replicas int
 	storage  jetstream.StorageType
+	existing bool
+}
+
+// WithExistingBucket makes NewKVStore open the bucket without ever
+// creating it, for a service that runs without the right to create
+// streams (bus.WithoutProvisioning): a missing bucket is an error matching
+// jetstream.ErrBucketNotFound that names `choreo provision`, which creates
+// the inbox bucket of every catalog service with "inbox: true".
+func WithExistingBucket() KVOption {
+	return func(c *kvConfig) { c.existing = true }
 }
 
 // WithReplicas sets how many servers of a cluster keep the bucket. Default
@@ -84,7 +94,16 @@ func NewKVStore(ctx context.Context, js jetstream.JetStream, bucket string, opts
 	if v := js.Conn().ConnectedServerVersion(); v != "" && !version.AtLeast(v, "2.11.0") {
 		return nil, fmt.Errorf("choreo/idempotency: KV bucket %q: the KV store needs nats-server 2.11 or newer (per-key TTLs), found %s; upgrade the server or use another Store", bucket, v)
 	}
-	kv, err := createKVBucket(ctx, js, bucket, cfg)
+	var kv jetstream.KeyValue
+	var err error
+	if cfg.existing {
+		kv, err = openKVBucket(ctx, js, bucket, cfg)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			err = fmt.Errorf("%w; it is opened WithExistingBucket and may not be created here: run `choreo provision -catalog <your catalog.yaml>` with an operator's credentials (the service needs \"inbox: true\" in the catalog)", err)
+		}
+	} else {
+		kv, err = createKVBucket(ctx, js, bucket, cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("choreo/idempotency: KV bucket %q: %w", bucket, err)
 	}

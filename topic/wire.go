@@ -234,8 +234,9 @@ func RedeliveryMsgID(deadLetterStream string, seq uint64) string {
 // The advisory capture: the server announces a message it stopped
 // delivering after max deliveries on AdvisorySubject(stream); each topic
 // stream with subscribers has a capture stream of its own,
-// AdvisoryStream(stream), read through the durable AdvisoryConsumer, and
-// the buses turn each advisory into a dead letter. One capture per topic
+// AdvisoryStream(stream), from which each group reads its own consumer's
+// advisories through the durable AdvisoryConsumer(consumer), and its
+// service turns each into a dead letter. One capture per topic
 // stream keeps namespaces apart (subject wildcards match whole tokens
 // only, so no single pattern selects one namespace's streams) and never
 // needs a stream update.
@@ -259,9 +260,46 @@ func PauseAdvisorySubject(stream, consumer string) string {
 	return "$JS.EVENT.ADVISORY.CONSUMER.PAUSE." + stream + "." + consumer
 }
 
-// AdvisoryConsumer is the durable consumer through which the buses read an
-// AdvisoryStream.
-const AdvisoryConsumer = "deadletters"
+// AdvisoryConsumer is the durable consumer through which the group behind
+// consumer (a ConsumerName) reads its own advisories from the
+// AdvisoryStream of its topic stream: the same name, on the capture stream,
+// filtered on AdvisoryConsumerSubject. One converter per group, rather
+// than one per stream, lets every service park the dead letters of its
+// own consumers only, so it needs no right to write another group's.
+func AdvisoryConsumer(consumer string) string { return consumer }
+
+// AdvisoryConsumerSubject is the subject of the server's max-deliveries
+// advisories for one consumer of one stream: the filter of
+// AdvisoryConsumer(consumer).
+func AdvisoryConsumerSubject(stream, consumer string) string {
+	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + "." + consumer
+}
+
+// InboxPrefix is the reply-subject prefix of service's connections in
+// namespace ns (nats.CustomInboxPrefix): "_INBOX_email", or
+// "_INBOX_prod_eu__email" in namespace "prod.eu". With a prefix of its own
+// a service may be allowed to subscribe to its own replies only
+// ("_INBOX_email.>"), instead of to every client's under "_INBOX.>". A
+// namespace never contains "__" and a service name neither, so the first
+// "__" separates them and no two inputs give the same prefix. service must
+// pass ValidateGroup and ns ValidateNamespace.
+func InboxPrefix(ns, service string) string {
+	if ns == "" {
+		return "_INBOX_" + service
+	}
+	return "_INBOX_" + strings.ReplaceAll(ns, ".", "_") + "__" + service
+}
+
+// InboxBucket is the JetStream key-value bucket holding the idempotency
+// inbox of service in namespace ns (a catalog service with "inbox: true"):
+// "email_inbox", or "prod_eu__email_inbox". Its stream is "KV_" + the
+// bucket and its subjects "$KV.<bucket>.>".
+func InboxBucket(ns, service string) string {
+	if ns == "" {
+		return service + "_inbox"
+	}
+	return strings.ReplaceAll(ns, ".", "_") + "__" + service + "_inbox"
+}
 
 // Headers choreo adds on the wire besides the CloudEvents ones (package
 // envelope) and Nats-Msg-Id.

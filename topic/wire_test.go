@@ -215,6 +215,13 @@ func TestDeadLetterNames(t *testing.T) {
 		{AdvisoryStream("EVT_user"), "EVT_user_MAXDELIVERIES"},
 		{AdvisoryStream("prod_eu_CMD_user"), "prod_eu_CMD_user_MAXDELIVERIES"},
 		{AdvisorySubject("prod_CMD_user"), "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.prod_CMD_user.*"},
+		{AdvisoryConsumer("email__v1_user_signedup"), "email__v1_user_signedup"},
+		{AdvisoryConsumerSubject("EVT_user", "email__v1_user_signedup"), "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.EVT_user.email__v1_user_signedup"},
+		{InboxPrefix("", "email"), "_INBOX_email"},
+		{InboxPrefix("prod.eu", "email"), "_INBOX_prod_eu__email"},
+		{InboxPrefix("prod", "eu_email"), "_INBOX_prod__eu_email"},
+		{InboxBucket("", "email"), "email_inbox"},
+		{InboxBucket("prod.eu", "email"), "prod_eu__email_inbox"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)

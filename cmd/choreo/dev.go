@@ -13,7 +13,7 @@ import (
 )
 
 const devHelp = `
-Usage: choreo dev [-port 4222] [-dir DIR] [-v]
+Usage: choreo dev [-port 4222] [-dir DIR] [-v] [-config FILE]
                   [-user NAME | -token] [-tls-cert FILE -tls-key FILE [-tls-client-ca FILE]]
 
 Runs a NATS server with JetStream inside this process, in the foreground,
@@ -28,6 +28,13 @@ $CHOREO_DEV_TOKEN (flags would show secrets in process listings), and
 -tls-cert/-tls-key serve TLS, with -tls-client-ca requiring client
 certificates. Services then connect with bus.WithNATSOptions.
 
+-config FILE loads a nats-server configuration file as nats-server -c
+would (authorization with per-user permissions, accounts, TLS): for
+instance the output of 'choreo gen permissions', to try locally what the
+services may do on a secured cluster. Variables the file does not define
+($CHOREO_PASSWORD_EMAIL) come from the environment. JetStream stays on, and
+-port and -dir apply unless the file sets a port or a store_dir.
+
 Example:
 
 	choreo dev -dir .choreo-data
@@ -41,6 +48,7 @@ func (c *cli) dev(ctx context.Context, args []string) int {
 	port := fs.Int("port", 4222, "client `port` on 127.0.0.1; 0 picks a free one")
 	dir := fs.String("dir", "", "`directory` for JetStream storage, kept across restarts (default: a temporary one, removed on exit)")
 	verbose := fs.Bool("v", false, "print the server's log to standard error")
+	config := fs.String("config", "", "nats-server configuration `file` to load (authorization, accounts, TLS), e.g. from choreo gen permissions")
 	var sec devSecurity
 	sec.register(fs)
 	if code, ok := c.parse(fs, devHelp, args); !ok {
@@ -49,6 +57,10 @@ func (c *cli) dev(ctx context.Context, args []string) int {
 	secure, err := sec.options(os.Getenv)
 	if err != nil {
 		c.usageError(cmd, err.Error())
+		return exitUsage
+	}
+	if *config != "" && (sec.user != "" || sec.token) {
+		c.usageError(cmd, "-config brings its own authorization; drop -user and -token, or put them in the file")
 		return exitUsage
 	}
 	if *port < 0 || *port > 65535 {
@@ -66,6 +78,9 @@ func (c *cli) dev(ctx context.Context, args []string) int {
 		l.Close()
 	}
 	opts := append([]embedded.Option{embedded.WithPort(*port)}, secure...)
+	if *config != "" {
+		opts = append(opts, embedded.WithConfigFile(*config))
+	}
 	if *dir != "" {
 		opts = append(opts, embedded.WithDir(*dir))
 	}
@@ -85,7 +100,11 @@ func (c *cli) dev(ctx context.Context, args []string) int {
 		storage = *dir
 	}
 	fmt.Fprintf(c.stdout, "choreo dev: NATS with JetStream listening on %s\n", srv.ClientURL())
-	fmt.Fprintf(c.stdout, "choreo dev: clients get in with %s; storage in %s; press Ctrl+C to stop\n", sec.describe(), storage)
+	access := sec.describe()
+	if *config != "" {
+		access = "the authorization of " + *config
+	}
+	fmt.Fprintf(c.stdout, "choreo dev: clients get in with %s; storage in %s; press Ctrl+C to stop\n", access, storage)
 	<-ctx.Done()
 	srv.Shutdown()
 	fmt.Fprintln(c.stdout, "choreo dev: stopped")

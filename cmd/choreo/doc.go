@@ -62,6 +62,25 @@
 //	git show main:catalog.yaml > /tmp/old.yaml
 //	choreo lint -catalog catalog.yaml -against /tmp/old.yaml
 //
+// The comparison also warns when a service newly publishes an event of an
+// entity other services publish: its generated NATS permissions widen, and
+// a review should see it.
+//
+// # choreo gen permissions
+//
+//	choreo gen permissions [-catalog FILE] [-service NAME] [-format nats-conf|json] [-namespace NS] [-out FILE]
+//
+// Derives each service's NATS permissions from the catalog (package
+// catalog/permissions): its own topics, the JetStream API requests of its
+// own streams and consumers, its own dead letters and inbox bucket, and
+// replies on its own prefix (nats.CustomInboxPrefix("_INBOX_<service>")).
+// nats-conf writes an authorization block that nats-server and choreo dev
+// -config load as is, each password a reference to an environment
+// variable (CHOREO_PASSWORD_<SERVICE>), plus the unrestricted user
+// choreo-operator; json writes the same lists for nsc and other tooling.
+//
+//	choreo gen permissions -catalog catalog.yaml -out permissions.conf
+//
 // # choreo graph
 //
 //	choreo graph [-catalog FILE] [-format mermaid|dot] [-out FILE]
@@ -82,6 +101,21 @@
 // exit); -v prints the server's log.
 //
 //	choreo dev -dir .choreo-data
+//
+// -config FILE loads a nats-server configuration file (authorization,
+// accounts, TLS), such as the output of choreo gen permissions.
+//
+// # choreo provision
+//
+//	choreo provision [-catalog FILE] [-dry-run] [-replicas N] [connection flags]
+//
+// As the operator, creates or updates everything the catalog implies:
+// topic streams, consumer groups, the dead-letter stream, the advisory
+// capture streams and each group's converter consumer, and the inbox
+// buckets. It prints one line per stream, consumer and bucket (create,
+// update, unchanged; -dry-run: what it would do). Services then run with
+// bus.WithoutProvisioning(). It takes the connection flags of the
+// operations commands below.
 //
 // # Operations
 //

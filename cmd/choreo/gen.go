@@ -13,17 +13,18 @@ import (
 	"github.com/choreo-bus/choreo/catalog"
 )
 
-const genUsage = `Usage: choreo gen <go|asyncapi> [flags]
+const genUsage = `Usage: choreo gen <go|asyncapi|permissions> [flags]
 
-	go         generate Go constants, payload structs and typed topics
-	asyncapi   generate AsyncAPI 3.0.0 documents, one per service
+	go            generate Go constants, payload structs and typed topics
+	asyncapi      generate AsyncAPI 3.0.0 documents, one per service
+	permissions   generate each service's NATS permissions (nats-server config or JSON)
 
-Run 'choreo gen go -h' or 'choreo gen asyncapi -h' for flags and examples.
+Run 'choreo gen <target> -h' for flags and examples.
 `
 
 func (c *cli) gen(args []string) int {
 	if len(args) == 0 {
-		c.usageError("choreo gen", "missing target; use go or asyncapi")
+		c.usageError("choreo gen", "missing target; use go, asyncapi or permissions")
 		return exitUsage
 	}
 	switch args[0] {
@@ -34,8 +35,10 @@ func (c *cli) gen(args []string) int {
 		return c.genGo(args[1:])
 	case "asyncapi":
 		return c.genAsyncAPI(args[1:])
+	case "permissions":
+		return c.genPermissions(args[1:])
 	default:
-		c.usageError("choreo gen", fmt.Sprintf("unknown target %q; use go or asyncapi", args[0]))
+		c.usageError("choreo gen", fmt.Sprintf("unknown target %q; use go, asyncapi or permissions", args[0]))
 		return exitUsage
 	}
 }

@@ -28,7 +28,15 @@ nobody publishes or subscribes to; a gap between versions of a topic.
 
 With -against, the catalog is also compared with an older version of
 itself: a field removed, renamed or retyped in an existing topic version is
-a breaking change (an error that says which version to bump to).
+a breaking change (an error that says which version to bump to); and a
+service that newly publishes an event of an entity other services publish
+is a warning, because the permissions of 'choreo gen permissions' widen
+with it. In CI, compare a pull request with its base branch, and fail on
+the warning if privilege changes need a second review:
+
+	git show origin/main:catalog.yaml > /tmp/base.yaml
+	choreo lint -catalog catalog.yaml -against /tmp/base.yaml | tee lint.txt
+	! grep -q 'NATS permissions widen' lint.txt
 
 Examples:
 
@@ -60,6 +68,7 @@ func (c *cli) lint(args []string) int {
 			diags = append(diags, oldDiags...)
 			if old != nil {
 				diags = append(diags, catalog.Breaking(old, cur)...)
+				diags = append(diags, catalog.Widening(old, cur)...)
 			}
 			catalog.SortDiagnostics(diags)
 		}

@@ -78,6 +78,7 @@ Commands:
 	gen asyncapi   generate AsyncAPI 3.0.0 documents, one per service
 	lint           check a catalog, and with -against, breaking changes
 	graph          draw services and topics as a Mermaid or Graphviz graph
+	gen permissions  each service's NATS permissions, derived from the catalog
 	dev            run an embedded NATS server with JetStream in the foreground
 
 Operations, against a running NATS server (-server, default $NATS_URL):
@@ -88,6 +89,7 @@ Operations, against a running NATS server (-server, default $NATS_URL):
 	trace          the causal tree of one correlation id across services
 	groups         list consumer groups; remove an orphaned one
 	graph -live    the choreography as observed on the bus, and its drift from a catalog
+	provision      create the streams and consumers a catalog implies (as the operator)
 
 Run 'choreo <command> -h' for a command's flags and an example.
 `

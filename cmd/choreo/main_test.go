@@ -59,7 +59,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, "choreo: missing command"},
 		{[]string{"frobnicate"}, `choreo: unknown command "frobnicate"`},
-		{[]string{"gen"}, "choreo gen: missing target; use go or asyncapi"},
+		{[]string{"gen"}, "choreo gen: missing target; use go, asyncapi or permissions"},
 		{[]string{"gen", "java"}, `choreo gen: unknown target "java"`},
 		{[]string{"gen", "go", "-colour"}, "choreo gen go: flag provided but not defined: -colour"},
 		{[]string{"gen", "go", "extra"}, `choreo gen go: unexpected argument "extra"`},

@@ -36,6 +36,8 @@ func (c *cli) ops(ctx context.Context, args []string) (code int, ok bool) {
 		return c.status(ctx, args[1:]), true
 	case "groups":
 		return c.groups(ctx, args[1:]), true
+	case "provision":
+		return c.provision(ctx, args[1:]), true
 	}
 	return 0, false
 }

@@ -138,7 +138,7 @@ func (f *connFlags) natsOptions() ([]nats.Option, error) {
 
 // connect dials the server as the CLI. The bus it returns is closed by the
 // caller; it only ever reads, redelivers and deletes.
-func (f *connFlags) connect(ctx context.Context, c *cli) (*bus.Bus, error) {
+func (f *connFlags) connect(ctx context.Context, c *cli, extra ...bus.Option) (*bus.Bus, error) {
 	natsOpts, err := f.natsOptions()
 	if err != nil {
 		return nil, err
@@ -149,11 +149,8 @@ func (f *connFlags) connect(ctx context.Context, c *cli) (*bus.Bus, error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	return bus.Connect(cctx, f.url(),
-		bus.WithSource(cliSource),
-		bus.WithNamespace(f.namespace),
-		bus.WithLogger(logger),
-		bus.WithNATSOptions(natsOpts...))
+	opts := []bus.Option{bus.WithSource(cliSource), bus.WithNamespace(f.namespace), bus.WithLogger(logger), bus.WithNATSOptions(natsOpts...)}
+	return bus.Connect(cctx, f.url(), append(opts, extra...)...)
 }
 
 // closeBus closes a CLI bus without waiting long: it holds no handlers.

@@ -26,8 +26,9 @@ yet delivered or not yet acknowledged) or an instance pulling from it (a
 running service recreates its consumer at once). With -force, a removed
 command consumer loses nothing: its commands stay in the work queue for
 the next handler group; a removed event group loses its place and its
-backlog. The group's dead letters stay; 'choreo dlq purge -group G'
-removes them.
+backlog. The group's advisory converter (its consumer of the same name on
+the stream's _MAXDELIVERIES capture stream) is removed with it. The
+group's dead letters stay; 'choreo dlq purge -group G' removes them.
 
 -json prints one object per consumer: action (removed or would_remove),
 group, consumer, stream, topic, pending, ack_pending, instances.
@@ -107,6 +108,12 @@ func (c *cli) groupsRemove(ctx context.Context, args []string) int {
 			err := b.JetStream().DeleteConsumer(rctx, gc.Stream, gc.Name)
 			if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 				return o.fail(fmt.Errorf("removing consumer %s from %s: %w", gc.Name, gc.Stream, err))
+			}
+			// The group's advisory converter goes with it: nothing would
+			// read it again.
+			err = b.JetStream().DeleteConsumer(rctx, topic.AdvisoryStream(gc.Stream), topic.AdvisoryConsumer(gc.Name))
+			if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				return o.fail(fmt.Errorf("removing consumer %s from %s: %w", topic.AdvisoryConsumer(gc.Name), topic.AdvisoryStream(gc.Stream), err))
 			}
 			rec.Action = "removed"
 		}

@@ -81,7 +81,9 @@ func TestGroupsOrphan(t *testing.T) {
 	case <-time.After(bustest.Timeout):
 		t.Fatal("the renamed service never got the command that waited")
 	}
-	before["CMD_user/accounts-v2__v1_user_signup"] = true // the renamed service's own
+	before["CMD_user/accounts-v2__v1_user_signup"] = true               // the renamed service's own
+	before["CMD_user_MAXDELIVERIES/accounts-v2__v1_user_signup"] = true // and its advisory converter
+	assert.NotContains(t, w.consumers(), "CMD_user_MAXDELIVERIES/accounts__v1_user_signup", "the removed group's converter went with it")
 	w.noConsumerLeft(before)
 	code, _, errOut = w.choreo("groups", "rm", "accounts")
 	assert.Equal(t, exitFail, code)

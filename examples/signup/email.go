@@ -10,6 +10,7 @@ import (
 	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/examples/signup/topics"
 	"github.com/choreo-bus/choreo/idempotency"
+	"github.com/choreo-bus/choreo/topic"
 )
 
 // email sends transactional email. It reacts to v1.user.signedup with a
@@ -22,13 +23,18 @@ type email struct {
 
 // startEmail makes the service send welcome emails for every
 // v1.user.signedup on b.
-func startEmail(ctx context.Context, b *bus.Bus, c *console, m *mailer) (*email, error) {
+// inboxOpts are how the inbox bucket is opened: with
+// idempotency.WithExistingBucket where the operator provisions it.
+func startEmail(ctx context.Context, b *bus.Bus, c *console, m *mailer, inboxOpts ...idempotency.KVOption) (*email, error) {
 	// The inbox of welcomed events lives in a JetStream key-value bucket,
 	// not in this process: every instance of email shares it and it
 	// survives restarts, so neither a second instance nor a redeploy sends a
 	// welcome twice. (A memory store suits a service that runs as a single
 	// instance and may forget on restart: see metrics.)
-	inbox, err := idempotency.NewKVStore(ctx, b.JetStream(), "email_inbox")
+	// Its name ("email_inbox") is the one the catalog's "inbox: true"
+	// gives the service, so `choreo provision` creates it and `choreo gen
+	// permissions` grants email, and only email, its subjects.
+	inbox, err := idempotency.NewKVStore(ctx, b.JetStream(), topic.InboxBucket(b.Namespace(), "email"), inboxOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("email: opening the inbox: %w", err)
 	}

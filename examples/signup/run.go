@@ -12,6 +12,7 @@ import (
 	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/embedded"
 	"github.com/choreo-bus/choreo/examples/signup/topics"
+	"github.com/choreo-bus/choreo/idempotency"
 )
 
 // config is what the command line chose.
@@ -31,6 +32,20 @@ type config struct {
 	// the metrics for Prometheus (see telemetry.go).
 	trace       bool
 	metricsAddr string
+	// secured runs the services the way a secured cluster does (see
+	// secure_test.go); nil runs them on an open server.
+	secured *securedRun
+}
+
+// securedRun is how the all-in-one mode runs on a secured server: the
+// server's options (a configuration file with a user per service), the
+// provisioning done as the operator before any service starts, how each
+// service connects, and how email opens its inbox.
+type securedRun struct {
+	server    []embedded.Option
+	provision func(ctx context.Context, url string) error
+	dial      func(ctx context.Context, url, service string, extra ...bus.Option) (*bus.Bus, error)
+	inbox     []idempotency.KVOption
 }
 
 // closeTimeout bounds a bus's graceful shutdown: in-flight handlers get
@@ -44,11 +59,22 @@ const closeTimeout = 10 * time.Second
 func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 	// Without WithDir the server keeps its streams in a temporary
 	// directory that Shutdown removes.
-	srv, err := embedded.Start(ctx)
+	sec := cfg.secured
+	if sec == nil {
+		sec = &securedRun{dial: func(ctx context.Context, url, service string, extra ...bus.Option) (*bus.Bus, error) {
+			return connectService(ctx, url, service, cfg.logger, extra...)
+		}}
+	}
+	srv, err := embedded.Start(ctx, sec.server...)
 	if err != nil {
 		return Summary{}, fmt.Errorf("starting the embedded JetStream server: %w", err)
 	}
 	defer srv.Shutdown()
+	if sec.provision != nil {
+		if err := sec.provision(ctx, srv.ClientURL()); err != nil {
+			return Summary{}, fmt.Errorf("provisioning: %w", err)
+		}
+	}
 	tel, err := startTelemetry(cfg)
 	if err != nil {
 		return Summary{}, err
@@ -59,7 +85,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 	var buses fleet
 	defer buses.close() // on early returns; a no-op after the explicit close
 	connect := func(service string) (*bus.Bus, error) {
-		b, err := connectService(ctx, srv.ClientURL(), service, cfg.logger, tel.busOptions()...)
+		b, err := sec.dial(ctx, srv.ClientURL(), service, tel.busOptions()...)
 		if err == nil {
 			buses.add(b)
 		}
@@ -81,7 +107,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 		return Summary{}, err
 	}
 	mail := newMailer(flakyAddress)
-	if _, err := startEmail(ctx, emailBus, c, mail); err != nil {
+	if _, err := startEmail(ctx, emailBus, c, mail, sec.inbox...); err != nil {
 		return Summary{}, err
 	}
 	metricsBus, err := connect("metrics")
