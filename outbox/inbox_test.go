@@ -118,4 +118,3 @@ func count(t *testing.T, db *sql.DB, q string) int {
 	}
 	return n
 }
-
