@@ -29,6 +29,12 @@ import (
 //   - if the store fails, returns an error matching ErrStoreUnavailable and
 //     does not run the handler, unless WithFailOpen was given.
 //
+// With a TxStore (the database inbox of package outbox) the handler runs
+// inside the store's transaction, and the done record is written in it
+// before it commits: the handler's database effects and the record commit
+// together, and a failure (or a lost claim, or a failed commit) rolls both
+// back and releases the key.
+//
 // Place it inside middleware that might fail a message after the handler
 // succeeded, so that their failure cannot undo a done record. It panics if
 // s is nil. The returned middleware is safe for concurrent use.

@@ -133,7 +133,8 @@ type Claim struct {
 //     to its granularity (the KV store rounds up to whole seconds).
 //
 // A SQL database implements it with one table; see the package
-// documentation for a sketch. Run the conformance suite in
+// documentation for a sketch, and package outbox for one (NewInbox) that
+// also implements TxStore. Run the conformance suite in
 // idempotency/idempotencytest against any implementation.
 type Store interface {
 	// Claim takes key for lease if it is free and reports Acquired, or
