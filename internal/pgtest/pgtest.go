@@ -105,7 +105,15 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "choreo-pgtest-")
+	// As root the server runs as postgres, who must reach the directory:
+	// /tmp is open to every user, a TMPDIR under root's home is not. It
+	// also keeps the socket's path well under the 107 bytes a unix socket
+	// path may have.
+	parent := ""
+	if os.Getuid() == 0 {
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "choreo-pgtest-")
 	if err != nil {
 		return nil, err
 	}
