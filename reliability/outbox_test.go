@@ -18,13 +18,17 @@ import (
 	"github.com/choreo-bus/choreo/outbox"
 )
 
+// The outbox scenarios run one after another, not in parallel with the
+// other scenarios: they load the machine (PostgreSQL, relays, writers) and
+// some other scenarios compare latencies. The dialects of one scenario run
+// in parallel with each other.
+
 // Service crash between commit and relay: a service commits orders
 // through the outbox (and rolls some transactions back) and dies before
 // its relay published anything. Restarted, with new connections, its relay
 // publishes every committed order exactly once, in per-key order, and no
 // order of a rolled-back transaction.
 func TestChaosOutboxServiceCrashBeforeRelay(t *testing.T) {
-	t.Parallel()
 	for _, dbc := range outboxDatabases {
 		t.Run(dbc.name, func(t *testing.T) {
 			t.Parallel()
@@ -67,7 +71,6 @@ func TestChaosOutboxServiceCrashBeforeRelay(t *testing.T) {
 // order once); past it, the stream holds copies and a consumer guarded by
 // the database inbox applies each order's effect once.
 func TestChaosOutboxRelayCrashBeforeMark(t *testing.T) {
-	t.Parallel()
 	for _, dbc := range outboxDatabases {
 		t.Run(dbc.name, func(t *testing.T) {
 			t.Parallel()
@@ -145,7 +148,6 @@ func TestChaosOutboxRelayCrashBeforeMark(t *testing.T) {
 // dies a third of the way through (its round is cut between publish and
 // mark).
 func TestChaosOutboxThreeRelays(t *testing.T) {
-	t.Parallel()
 	ctx := testContext(t, 4*time.Minute)
 	const n, keys, writers = 10000, 100, 4
 	const ns = "outboxthree"
@@ -220,7 +222,6 @@ func TestChaosOutboxThreeRelays(t *testing.T) {
 // outage of the only JetStream server; every one is published exactly
 // once, in per-key order, once the server is back.
 func TestChaosOutboxBrokerDown(t *testing.T) {
-	t.Parallel()
 	for _, dbc := range outboxDatabases {
 		t.Run(dbc.name, func(t *testing.T) {
 			t.Parallel()
@@ -269,7 +270,6 @@ func TestChaosOutboxBrokerDown(t *testing.T) {
 // the ack wait. B finds them done and acknowledges them without running
 // the handler: every effect happens exactly once.
 func TestChaosDatabaseInboxCrashAfterEffect(t *testing.T) {
-	t.Parallel()
 	for _, dbc := range outboxDatabases {
 		t.Run(dbc.name, func(t *testing.T) {
 			t.Parallel()
