@@ -5,6 +5,10 @@
 // One cluster serves a whole test binary; each test gets a database of its
 // own.
 //
+// A test binary that is killed (rather than failing) takes its server with
+// it (the server gets SIGKILL when the binary dies) but leaves the
+// directory, /tmp/choreo-pgtest-*, behind.
+//
 // It needs the PostgreSQL server binaries (Debian: apt-get install
 // postgresql). When they are missing or the server cannot start, DB fails
 // the test with the reason; it never skips.
