@@ -63,7 +63,7 @@
 //		kind    text        NOT NULL, -- 'command' or 'event'
 //		topic   text        NOT NULL, -- topic name, e.g. v1.user.signedup
 //		msg_id  text        NOT NULL, -- CloudEvents id
-//		header  bytea       NOT NULL, -- the NATS headers as JSON (ce-*, Nats-Msg-Id)
+//		header  bytea       NOT NULL, -- the NATS headers as on the wire: "NATS/1.0", "Key: value" lines
 //		data    bytea       NOT NULL, -- the encoded payload
 //		created timestamptz NOT NULL DEFAULT clock_timestamp()
 //	);

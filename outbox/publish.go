@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -42,8 +41,8 @@ func (o *Outbox) write(ctx context.Context, tx *sql.Tx, k topic.Kind, n topic.Na
 	if err != nil {
 		return "", fmt.Errorf("choreo/outbox: %w", err)
 	}
-	header, err := json.Marshal(p.Header)
-	if err != nil { // a nats.Header always encodes
+	header, err := encodeHeader(p.Header)
+	if err != nil {
 		p.Done(bus.Receipt{ID: p.ID}, err)
 		return "", fmt.Errorf("choreo/outbox: encoding the headers of %s: %w", n, err)
 	}

@@ -3,14 +3,11 @@ package outbox
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/choreo-bus/choreo/bus"
 	"github.com/choreo-bus/choreo/topic"
@@ -228,8 +225,8 @@ func decodeRow(r *row, kind, name string, header []byte) error {
 		return err
 	}
 	r.msg.Topic = n
-	var h nats.Header
-	if err := json.Unmarshal(header, &h); err != nil {
+	h, err := decodeHeader(header)
+	if err != nil {
 		return fmt.Errorf("headers: %w", err)
 	}
 	r.msg.Header = h
