@@ -293,11 +293,11 @@ func TestChaosDatabaseInboxCrashAfterEffect(t *testing.T) {
 			require.NoError(t, err)
 			release := make(chan struct{})
 			t.Cleanup(func() { close(release) })
-			var hung atomic.Int32
+			var succeeded, hung atomic.Int32
 			hangAfterEffect := func(next bus.HandlerFunc) bus.HandlerFunc {
 				return func(ctx context.Context, d *bus.Delivery) error {
 					err := next(ctx, d) // the inbox committed the effect and its done record
-					if err == nil && hung.Load() < 8 {
+					if err == nil && succeeded.Add(1) <= 8 {
 						hung.Add(1)
 						<-release // dies before the ack
 					}
