@@ -255,3 +255,29 @@ func TestPerKeyOrderAcrossRelays(t *testing.T) {
 }
 
 func testDB(t *testing.T) *sql.DB { return databases[1].open(t) }
+
+func TestSQLiteHasOneRelay(t *testing.T) {
+	db := openSQLite(t)
+	b := bustest.New(t)
+	o, err := outbox.New(db, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxFor(t, time.Minute)
+	runRelay(t, o)
+	// Once a row was relayed, the first relay surely runs.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := outbox.Publish(ctx, tx, o, userSignedup, signup{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the relay to publish the row", func() bool { return pending(t, db) == 0 })
+	if err := o.Run(ctx); !errors.Is(err, outbox.ErrRelayRunning) {
+		t.Errorf("a second relay on one SQLite outbox: Run = %v, want ErrRelayRunning", err)
+	}
+}
