@@ -96,6 +96,11 @@ func (b *Bus) publishAsync(ctx context.Context, k topic.Kind, n topic.Name, data
 	if err != nil {
 		return nil, err
 	}
+	return b.publishAsyncPrepared(ctx, n, p)
+}
+
+// publishAsyncPrepared writes p without waiting for its acknowledgement.
+func (b *Bus) publishAsyncPrepared(ctx context.Context, n topic.Name, p prepared) (*Future, error) {
 	if p.hooks != nil && b.hooks.wantsAsyncOutcome {
 		b.hooks.pending.Store(p.msg, p.hooks)
 	}

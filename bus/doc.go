@@ -120,6 +120,16 @@
 // many messages are stored (BatchError), and publishing the rest again
 // under their ids stores each once.
 //
+// # Prepared messages
+//
+// Prepare builds a message exactly as Send or Publish would (id, codec,
+// correlation and causation from ctx, options, Publish hooks) without
+// contacting the broker, and PublishPrepared (or PublishPreparedAsync)
+// writes such a message later, as it was built, keeping its id and so its
+// Nats-Msg-Id. It is the seam of the transactional outbox (package outbox),
+// which stores prepared messages in the caller's database transaction and
+// relays them once it commits.
+//
 // # Shutdown
 //
 // Close stops new work (every call then fails with ErrClosed), drains the

@@ -174,6 +174,13 @@ func (b *Bus) prepare(ctx context.Context, k topic.Kind, n topic.Name, data any,
 	if err != nil {
 		return prepared{}, err
 	}
+	return b.build(ctx, k, n, r, data, opts, async)
+}
+
+// build encodes a payload into a CloudEvents message for route r, running
+// the Publish hooks; unlike prepare it never contacts the broker (Prepare
+// builds messages for a route not yet provisioned).
+func (b *Bus) build(ctx context.Context, k topic.Kind, n topic.Name, r *route, data any, opts []PublishOption, async bool) (prepared, error) {
 	pc := applyPublishOptions(opts)
 	body, err := b.cfg.codec.Marshal(data)
 	if err != nil {

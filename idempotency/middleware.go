@@ -29,6 +29,12 @@ import (
 //   - if the store fails, returns an error matching ErrStoreUnavailable and
 //     does not run the handler, unless WithFailOpen was given.
 //
+// With a TxStore (the database inbox of package outbox) the handler runs
+// inside the store's transaction, and the done record is written in it
+// before it commits: the handler's database effects and the record commit
+// together, and a failure (or a lost claim, or a failed commit) rolls both
+// back and releases the key.
+//
 // Place it inside middleware that might fail a message after the handler
 // succeeded, so that their failure cannot undo a done record. It panics if
 // s is nil. The returned middleware is safe for concurrent use.
@@ -82,6 +88,9 @@ func (g *guard) handle(ctx context.Context, d *bus.Delivery) error {
 
 // run runs the handler under the claim c and records the outcome.
 func (g *guard) run(ctx context.Context, d *bus.Delivery, c Claim) error {
+	if ts, ok := g.store.(TxStore); ok {
+		return g.runInTx(ctx, d, c, ts)
+	}
 	r := g.renew(c, g.logger(d))
 	returned := false
 	defer func() {
@@ -151,3 +160,36 @@ func (g *guard) logger(d *bus.Delivery) *slog.Logger {
 
 // discard is the logger of deliveries that have none. It is never modified.
 var discard = slog.New(slog.DiscardHandler)
+
+// runInTx runs the handler under the claim c in the store's transaction,
+// which records the key as done when it commits. The lease is renewed while
+// the handler runs and the renewal stopped before the done record is
+// written, so the two never race.
+func (g *guard) runInTx(ctx context.Context, d *bus.Delivery, c Claim, ts TxStore) error {
+	r := g.renew(c, g.logger(d))
+	stopped := false
+	stop := func() Claim {
+		if !stopped {
+			stopped = true
+			c = r.stop()
+		}
+		return c
+	}
+	returned := false
+	defer func() {
+		if !returned { // the handler panicked: let the retry run it again
+			g.release(ctx, d, stop())
+		}
+	}()
+	err := ts.RunInTx(ctx, g.cfg.retention, func(ctx context.Context) (Claim, error) {
+		err := g.next(ctx, d)
+		return stop(), err
+	})
+	returned = true
+	c = stop()
+	if err != nil {
+		g.release(ctx, d, c)
+		return err
+	}
+	return nil
+}

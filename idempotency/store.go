@@ -133,7 +133,8 @@ type Claim struct {
 //     to its granularity (the KV store rounds up to whole seconds).
 //
 // A SQL database implements it with one table; see the package
-// documentation for a sketch. Run the conformance suite in
+// documentation for a sketch, and package outbox for one (NewInbox) that
+// also implements TxStore. Run the conformance suite in
 // idempotency/idempotencytest against any implementation.
 type Store interface {
 	// Claim takes key for lease if it is free and reports Acquired, or
@@ -145,4 +146,23 @@ type Store interface {
 	Complete(ctx context.Context, c Claim, retention time.Duration) error
 	// Release frees the claimed key so that the next Claim acquires it.
 	Release(ctx context.Context, c Claim) error
+}
+
+// TxStore is a Store that keeps its records in the database the handler
+// writes to, so that the handler's effects and the key's done record commit
+// in one transaction: a crash can no longer fall between the two, and an
+// effect on that database happens exactly once. The middleware detects it
+// (a type assertion) and, for a claim it acquired, calls RunInTx instead of
+// running the handler and calling Complete. The database inbox of package
+// outbox is one.
+type TxStore interface {
+	Store
+	// RunInTx begins a transaction and calls work with a context that
+	// carries it (the store's package has the accessor). If work succeeds,
+	// RunInTx records the claim work returned as done for retention in that
+	// transaction and commits it. If work fails, or the claim is no longer
+	// held (ErrLeaseLost), or the commit fails, it rolls the transaction
+	// back and returns the error; the middleware then releases the key so
+	// that the retry runs the handler again.
+	RunInTx(ctx context.Context, retention time.Duration, work func(ctx context.Context) (Claim, error)) error
 }

@@ -152,11 +152,17 @@ func serve(ctx context.Context, cfg config, out, status io.Writer) (err error) {
 		_, err = runWeb(ctx, b, c, signupForms())
 		return err
 	case "accounts":
-		_, err = startAccounts(ctx, b, c)
+		var acc *accounts
+		if acc, err = startAccounts(ctx, b, c); err == nil {
+			defer acc.close()
+		}
 	case "email":
 		_, err = startEmail(ctx, b, c, newMailer(flakyAddress))
 	case "metrics":
-		_, err = startMetrics(ctx, b, c)
+		var m *metrics
+		if m, err = startMetrics(ctx, b, c); err == nil {
+			defer m.close()
+		}
 	}
 	if err != nil {
 		return err

@@ -102,6 +102,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
+	defer acc.close() // after the summary, before the deferred buses.close
 	emailBus, err := connect("email")
 	if err != nil {
 		return Summary{}, err
@@ -118,6 +119,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
+	defer count.close()
 	opsBus, err := connect("ops")
 	if err != nil {
 		return Summary{}, err
@@ -145,7 +147,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (Summary, error) {
 	}
 
 	// Drain every service before counting, so that the summary sees
-	// finished work only.
+	// finished work only. accounts' outbox relay stops first: everything
+	// it had to publish was published (the choreography settled).
+	acc.stop()
 	if err := buses.close(); err != nil {
 		return Summary{}, err
 	}

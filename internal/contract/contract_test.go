@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"context"
+	"database/sql"
 	"iter"
 	"log/slog"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/choreo-bus/choreo/envelope/cesdk"
 	"github.com/choreo-bus/choreo/idempotency"
 	"github.com/choreo-bus/choreo/otelchoreo"
+	"github.com/choreo-bus/choreo/outbox"
 	"github.com/choreo-bus/choreo/topic"
 )
 
@@ -88,6 +90,11 @@ var (
 	_ func(idempotency.Store, ...idempotency.Option) bus.Middleware                                             = idempotency.Middleware
 	_ func(...idempotency.MemoryOption) *idempotency.MemoryStore                                                = idempotency.NewMemoryStore
 	_ func(context.Context, jetstream.JetStream, string, ...idempotency.KVOption) (*idempotency.KVStore, error) = idempotency.NewKVStore
+
+	_ func(*sql.DB, *bus.Bus, ...outbox.Option) (*outbox.Outbox, error)                                                     = outbox.New
+	_ func(context.Context, *sql.Tx, *outbox.Outbox, topic.Event[payload], payload, ...bus.PublishOption) (string, error)   = outbox.Publish[payload]
+	_ func(context.Context, *sql.Tx, *outbox.Outbox, topic.Command[payload], payload, ...bus.PublishOption) (string, error) = outbox.Send[payload]
+	_ func(*outbox.Outbox, context.Context) error                                                                           = (*outbox.Outbox).Run
 
 	_ func(context.Context, ...embedded.Option) (*embedded.Server, error) = embedded.Start
 	_ func(string) embedded.Option                                        = embedded.WithDir
