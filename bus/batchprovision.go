@@ -26,6 +26,9 @@ func (c *streamCache) allowBatches(ctx context.Context, stream string) error {
 		if cfg.AllowBatchPublish {
 			return nil
 		}
+		if !c.b.cfg.provision {
+			return c.b.settingNotProvisioned("allow_batched", stream, "batch publishing (PublishBatch, SendBatch)")
+		}
 		cfg.AllowBatchPublish = true
 		info, err := c.b.js.UpdateStream(ctx, cfg)
 		if err != nil {

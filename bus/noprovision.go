@@ -119,6 +119,14 @@ func (b *Bus) notProvisioned(missing []string) error {
 		ErrNotProvisioned, strings.Join(missing, ", "), cmd)
 }
 
+// settingNotProvisioned is the error of a bus running WithoutProvisioning
+// that needs a stream setting the catalog cannot express (message
+// schedules, batches): only an operator can turn it on.
+func (b *Bus) settingNotProvisioned(setting, stream, feature string) error {
+	return fmt.Errorf("%w: %s needs %s on stream %s, which is off; this bus runs WithoutProvisioning and may not change the stream: ask an operator to turn %s on (for example `nats stream edit %s` with an operator's credentials)",
+		ErrNotProvisioned, feature, setting, stream, setting, stream)
+}
+
 // adoptConsumer takes over the settings of a consumer a bus without
 // provisioning rights found, where they differ from the subscription's.
 func (s *Subscription) adoptConsumer(c jetstream.Consumer) {

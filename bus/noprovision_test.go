@@ -97,3 +97,43 @@ func TestProvisionThenRunWithoutProvisioning(t *testing.T) {
 		return false
 	}, 20*time.Second, 20*time.Millisecond, "the dead letter was parked in the provisioned stream")
 }
+
+// A bus without provisioning rights never turns on the stream settings that
+// delayed messages and batches need: it names the setting and who can turn
+// it on, and leaves the stream as the operator made it.
+func TestWithoutProvisioningLeavesStreamSettingsToTheOperator(t *testing.T) {
+	srv := bustest.NewServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	operator := bustest.Connect(t, srv, bus.WithSource("operator"))
+	_, err := operator.Provision(ctx, bus.Requirement{Kind: topic.KindEvent, Topic: noProvTopic.Name(), Group: "gadgets"}, false)
+	require.NoError(t, err)
+
+	svc := bustest.Connect(t, srv, bus.WithSource("gadgets"), bus.WithoutProvisioning())
+	_, err = bus.Publish(ctx, svc, noProvTopic, noProvEvent{N: 1}, bus.WithDelay(time.Hour))
+	require.ErrorIs(t, err, bus.ErrNotProvisioned)
+	assert.Contains(t, err.Error(), "allow_msg_schedules on stream EVT_gadget")
+	_, err = bus.PublishBatch(ctx, svc, noProvTopic)
+	require.ErrorIs(t, err, bus.ErrNotProvisioned)
+	assert.Contains(t, err.Error(), "allow_batched on stream EVT_gadget")
+
+	s, err := operator.JetStream().Stream(ctx, "EVT_gadget")
+	require.NoError(t, err)
+	cfg := s.CachedInfo().Config
+	assert.False(t, cfg.AllowMsgSchedules, "the service turned schedules on")
+	assert.False(t, cfg.AllowBatchPublish, "the service turned batches on")
+	assert.Zero(t, s.CachedInfo().State.Msgs, "nothing was stored")
+
+	// Once the operator has turned both on, the same service uses them.
+	cfg.AllowMsgSchedules, cfg.AllowBatchPublish = true, true
+	_, err = operator.JetStream().UpdateStream(ctx, cfg)
+	require.NoError(t, err)
+	_, err = bus.Publish(ctx, svc, noProvTopic, noProvEvent{N: 2}, bus.WithDelay(time.Hour))
+	require.NoError(t, err)
+	batch, err := bus.PublishBatch(ctx, svc, noProvTopic)
+	require.NoError(t, err)
+	_, err = batch.Add(ctx, noProvEvent{N: 3})
+	require.NoError(t, err)
+	_, err = batch.Commit(ctx)
+	require.NoError(t, err)
+}

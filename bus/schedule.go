@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/choreo-bus/choreo/internal/version"
 	"github.com/choreo-bus/choreo/topic"
 )
 
@@ -32,11 +32,9 @@ import (
 // the first time it sends a delayed message on the stream (see
 // ensureSchedules).
 
-// minScheduleServer is the first nats-server release with message schedules.
-const (
-	minScheduleMajor = 2
-	minScheduleMinor = 12
-)
+// scheduleMinServerVersion is the first nats-server release with message
+// schedules.
+const scheduleMinServerVersion = "2.12.0"
 
 // WithDelay delivers the message d from now instead of at once: Send or
 // Publish stores it now (the Receipt is the stored schedule's) and the
@@ -152,6 +150,9 @@ func (c *streamCache) ensureSchedules(ctx context.Context, stream string) (time.
 	}
 	cfg := s.CachedInfo().Config
 	if !cfg.AllowMsgSchedules {
+		if !c.b.cfg.provision {
+			return 0, c.b.settingNotProvisioned("allow_msg_schedules", stream, "a delayed message (WithDelay, WithDeliverAt)")
+		}
 		if err := c.allowSchedules(ctx, cfg); err != nil {
 			return 0, err
 		}
@@ -162,10 +163,10 @@ func (c *streamCache) ensureSchedules(ctx context.Context, stream string) (time.
 
 // allowSchedules turns message schedules on for the stream of cfg.
 func (c *streamCache) allowSchedules(ctx context.Context, cfg jetstream.StreamConfig) error {
-	version := c.b.nc.ConnectedServerVersion()
-	if !serverAtLeast(version, minScheduleMajor, minScheduleMinor) {
-		return fmt.Errorf("%w: nats-server %s cannot deliver messages later; WithDelay and WithDeliverAt need nats-server %d.%d or later: upgrade the server, or send without a delay",
-			ErrIncompatible, version, minScheduleMajor, minScheduleMinor)
+	serverVersion := c.b.nc.ConnectedServerVersion()
+	if !version.AtLeast(serverVersion, scheduleMinServerVersion) {
+		return fmt.Errorf("%w: nats-server %s cannot deliver messages later; WithDelay and WithDeliverAt need nats-server %s or later: upgrade the server, or send without a delay",
+			ErrIncompatible, serverVersion, scheduleMinServerVersion)
 	}
 	cfg.AllowMsgSchedules = true
 	info, err := c.b.js.UpdateStream(ctx, cfg)
@@ -175,26 +176,11 @@ func (c *streamCache) allowSchedules(ctx context.Context, cfg jetstream.StreamCo
 	if !info.CachedInfo().Config.AllowMsgSchedules {
 		// A server that does not know the setting ignores it: a cluster
 		// with a node older than the one this client is connected to.
-		return fmt.Errorf("%w: stream %s did not keep allow_msg_schedules; every server of the cluster must be nats-server %d.%d or later for delayed messages",
-			ErrIncompatible, cfg.Name, minScheduleMajor, minScheduleMinor)
+		return fmt.Errorf("%w: stream %s did not keep allow_msg_schedules; every server of the cluster must be nats-server %s or later for delayed messages",
+			ErrIncompatible, cfg.Name, scheduleMinServerVersion)
 	}
 	c.b.cfg.logger.Warn("choreo: stream now allows message schedules (for delayed messages), and with them roll-ups", "stream", cfg.Name)
 	return nil
-}
-
-// serverAtLeast reports whether a server version ("2.12.1", "2.14.0-RC.1")
-// is at least major.minor.
-func serverAtLeast(version string, major, minor int) bool {
-	parts := strings.SplitN(version, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	maj, err1 := strconv.Atoi(parts[0])
-	min, err2 := strconv.Atoi(strings.TrimLeft(parts[1], "v"))
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return maj > major || (maj == major && min >= minor)
 }
 
 // isScheduleHeader reports whether a header belongs to nats-server's
