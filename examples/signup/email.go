@@ -46,6 +46,11 @@ func startEmail(ctx context.Context, b *bus.Bus, c *console, m *mailer, inboxOpt
 		// step keeps the example quick, the later ones let a provider's
 		// outage pass. The bus's default (1s, 5s, 30s, 2m) suits most.
 		bus.WithBackoff(200*time.Millisecond, 2*time.Second, 10*time.Second),
+		// Email providers cap sends per second. After an outage the group
+		// may find a backlog; the limit spreads it out instead of running
+		// into the cap and burning retries. Messages waiting for their
+		// turn stay on the server, so no ack wait runs out meanwhile.
+		bus.WithRateLimit(50, 10),
 		// Outermost first: the console watches every outcome; the inbox
 		// wraps the handler itself.
 		bus.Use(c.outcomes("email"), idempotency.Middleware(inbox)))
