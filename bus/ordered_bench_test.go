@@ -16,7 +16,7 @@ import (
 // of 3,000 events over 50 keys, handlers that take 1ms (a database write),
 // concurrency 8 per instance. An ordered group is handled by one instance
 // at a time (the pinned one), so its figure does not grow with instances;
-// an unordered group's does. docs/ordered-benchmarks.md has the figures.
+// an unordered group's does. BENCHMARKS.md ("Ordered handling") has the figures.
 func BenchmarkOrderedInstances(b *testing.B) {
 	for _, ordered := range []bool{true, false} {
 		for _, instances := range []int{1, 2, 3} {

@@ -16,7 +16,7 @@ import (
 	"github.com/choreo-bus/choreo/topic"
 )
 
-// The figures of docs/outbox-benchmarks.md:
+// The figures of BENCHMARKS.md ("Outbox"):
 //
 //	go test ./outbox -run '^$' -bench . -benchtime 20000x
 //
