@@ -87,6 +87,17 @@ var (
 	_ func(*bus.Bus, context.Context, bus.DeadLetterFilter) (int, error)                                          = (*bus.Bus).PurgeDeadLetters
 	_ func(*bus.Bus, context.Context, bus.DeadLetter) error                                                       = (*bus.Bus).DeleteDeadLetter
 
+	_ func(time.Duration) bus.PublishOption                                                                                                       = bus.WithDelay
+	_ func(time.Time) bus.PublishOption                                                                                                           = bus.WithDeliverAt
+	_ func() bus.SubscribeOption                                                                                                                  = bus.WithOrdered
+	_ func(float64, int) bus.SubscribeOption                                                                                                      = bus.WithRateLimit
+	_ func(int, time.Duration, ...bus.BreakerOption) bus.SubscribeOption                                                                          = bus.WithCircuitBreaker
+	_ func(context.Context, *bus.Bus, topic.Command[payload], payload, topic.Event[payload], ...bus.PublishOption) (*bus.Message[payload], error) = bus.SendAndAwait[payload, payload]
+	_ func(context.Context, *bus.Bus, topic.Event[payload], ...bus.BatchOption) (*bus.Batch[payload], error)                                      = bus.PublishBatch[payload]
+	_ func() bus.Option                                                                                                                           = bus.WithoutProvisioning
+	_ func(*bus.Bus, context.Context, bus.Requirement, bool) ([]bus.Change, error)                                                                = (*bus.Bus).Provision
+	_ error                                                                                                                                       = bus.ErrNotProvisioned
+
 	_ func(idempotency.Store, ...idempotency.Option) bus.Middleware                                             = idempotency.Middleware
 	_ func(...idempotency.MemoryOption) *idempotency.MemoryStore                                                = idempotency.NewMemoryStore
 	_ func(context.Context, jetstream.JetStream, string, ...idempotency.KVOption) (*idempotency.KVStore, error) = idempotency.NewKVStore
@@ -98,6 +109,7 @@ var (
 
 	_ func(context.Context, ...embedded.Option) (*embedded.Server, error) = embedded.Start
 	_ func(string) embedded.Option                                        = embedded.WithDir
+	_ func(string) embedded.Option                                        = embedded.WithConfigFile
 	_ func(int) embedded.Option                                           = embedded.WithPort
 	_ func(*embedded.Server) string                                       = (*embedded.Server).ClientURL
 	_ func(*embedded.Server)                                              = (*embedded.Server).Shutdown
