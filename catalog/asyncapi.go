@@ -55,7 +55,8 @@ var asyncRules = map[Rule]bool{
 // = the wire subject), one operation per use (send for sends and
 // publishes, receive for handles and subscribes), and one message per topic
 // with a JSON Schema payload, the CloudEvents headers and a correlation ID
-// read from the ce-correlationid header. Output is stable: channels and
+// read from the ce-correlationid header (absent on a chain's first message,
+// whose correlation ID is its ce-id). Output is stable: channels and
 // messages sorted by topic name, operations in the service's order.
 //
 // It refuses a catalog with errors in the topics or in the service
@@ -203,7 +204,7 @@ func asyncMessage(t *Topic) *yaml.Node {
 	set(m, "headers", ref("#/components/schemas/"+headersSchemaID))
 	set(m, "payload", ref("#/components/schemas/"+t.StructName()))
 	set(m, "correlationId", obj(
-		"description", "Shared by every message of one choreography: copied from the message being handled when a handler sends or publishes.",
+		"description", "Shared by every message of one choreography: copied from the message being handled when a handler sends or publishes. The first message of a choreography leaves the header out: its correlation ID is its ce-id.",
 		"location", "$message.header#/ce-correlationid",
 	))
 	return m
@@ -228,7 +229,7 @@ func cloudEventsHeaders() *yaml.Node {
 			"ce-datacontenttype", prop("Media type of the payload.", "default", "application/json"),
 			"ce-dataschema", prop("URI of the payload's schema.", "format", "uri"),
 			"ce-subject", prop("What the message is about within its source, e.g. a user ID."),
-			"ce-correlationid", prop("ID shared by every message of one choreography."),
+			"ce-correlationid", prop("ID shared by every message of one choreography; absent on its first message, whose correlation ID is its ce-id."),
 			"ce-causationid", prop("ID of the message whose handling produced this one."),
 			"ce-traceparent", prop("W3C Trace Context traceparent of the sender."),
 		),
