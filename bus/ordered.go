@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -203,7 +204,7 @@ func (o *orderedQueue) dispatch(msg jetstream.Msg) {
 		return
 	}
 	h := heldMsg{msg: msg, seq: pos.streamSeq, touched: now}
-	i, found := slices.BinarySearchFunc(l.msgs, h.seq, func(m heldMsg, seq uint64) int { return compareSeq(m.seq, seq) })
+	i, found := slices.BinarySearchFunc(l.msgs, h.seq, func(m heldMsg, seq uint64) int { return cmp.Compare(m.seq, seq) })
 	if found {
 		l.msgs[i] = h // a redelivery of a held message: keep the newest delivery
 	} else {
@@ -211,16 +212,6 @@ func (o *orderedQueue) dispatch(msg jetstream.Msg) {
 		o.held++
 	}
 	o.markReady(l)
-}
-
-func compareSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // markReady queues a lane for a worker if its next message may start.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -95,18 +96,8 @@ func resolveDeadLetters(ctx context.Context, b *bus.Bus, refs []deadLetterRef) (
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b bus.DeadLetter) int { return cmpUint(a.Sequence, b.Sequence) })
+	slices.SortFunc(out, func(a, b bus.DeadLetter) int { return cmp.Compare(a.Sequence, b.Sequence) })
 	return out, nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 const dlqShowHelp = `
