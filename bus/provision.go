@@ -180,9 +180,10 @@ const (
 	provisionDryRun
 )
 
-// provisionStream is ensureStream for a provisioning bus, reporting what it
-// did; a dry run changes nothing and reports what it would do.
-func provisionStream(ctx context.Context, b *Bus, want jetstream.StreamConfig, mode provisionMode) (Change, error) {
+// provisionStreamOnce is ensureStream for a provisioning bus, reporting
+// what it did; a dry run changes nothing and reports what it would do.
+// provisionStream calls it again when a request goes unanswered.
+func provisionStreamOnce(ctx context.Context, b *Bus, want jetstream.StreamConfig, mode provisionMode) (Change, error) {
 	ch := Change{Stream: want.Name, Action: ActionCreated}
 	dryRun := mode == provisionDryRun
 	var s jetstream.Stream
@@ -299,9 +300,11 @@ func ensureConsumer(ctx context.Context, b *Bus, stream string, want jetstream.C
 	return c, err
 }
 
-// provisionConsumer is ensureConsumer for a provisioning bus, reporting
-// what it did; a dry run changes nothing (and returns no consumer).
-func provisionConsumer(ctx context.Context, b *Bus, stream string, want jetstream.ConsumerConfig, mode provisionMode) (jetstream.Consumer, Change, error) {
+// provisionConsumerOnce is ensureConsumer for a provisioning bus,
+// reporting what it did; a dry run changes nothing (and returns no
+// consumer). provisionConsumer calls it again when a request goes
+// unanswered.
+func provisionConsumerOnce(ctx context.Context, b *Bus, stream string, want jetstream.ConsumerConfig, mode provisionMode) (jetstream.Consumer, Change, error) {
 	ch := Change{Stream: stream, Consumer: want.Durable, Action: ActionCreated}
 	dryRun := mode == provisionDryRun
 	var c jetstream.Consumer
