@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/choreo-bus/choreo/internal/unanswered"
 	"github.com/choreo-bus/choreo/internal/version"
 
 	"github.com/nats-io/nats.go"
@@ -327,10 +328,9 @@ const (
 	kvCreateAttempts = 4
 )
 
-func createKVBucket(ctx context.Context, js jetstream.JetStream, bucket string, cfg kvConfig) (jetstream.KeyValue, error) {
-	for try := 1; ; try++ {
-		attempt, cancel := context.WithTimeout(ctx, kvCreateAttempt)
-		kv, err := js.CreateKeyValue(attempt, jetstream.KeyValueConfig{
+func createKVBucket(ctx context.Context, js jetstream.JetStream, bucket string, cfg kvConfig) (kv jetstream.KeyValue, err error) {
+	err = unanswered.Retry(ctx, kvCreateAttempt, kvCreateAttempts, func(ctx context.Context) error {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket:         bucket,
 			Description:    "choreo idempotency records (claims and done keys)",
 			History:        1,
@@ -339,11 +339,9 @@ func createKVBucket(ctx context.Context, js jetstream.JetStream, bucket string, 
 			LimitMarkerTTL: KVMarkerTTL,
 		})
 		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = openKVBucket(attempt, js, bucket, cfg)
+			kv, err = openKVBucket(ctx, js, bucket, cfg)
 		}
-		cancel()
-		if err == nil || ctx.Err() != nil || try == kvCreateAttempts || !errors.Is(err, context.DeadlineExceeded) {
-			return kv, err
-		}
-	}
+		return err
+	})
+	return kv, err
 }

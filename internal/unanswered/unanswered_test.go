@@ -1,13 +1,15 @@
-package bus
+package unanswered
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
-func TestRetryUnansweredAsksAgainOnlyWhenUnanswered(t *testing.T) {
+func TestRetryAsksAgainOnlyWhenUnanswered(t *testing.T) {
+	const attempts = 4
 	unanswered := fmt.Errorf("choreo/bus: creating stream EVT_order: %w", context.DeadlineExceeded)
 	refused := errors.New("stream name already in use with a different configuration")
 	for _, c := range []struct {
@@ -19,11 +21,11 @@ func TestRetryUnansweredAsksAgainOnlyWhenUnanswered(t *testing.T) {
 		{"answered at once", []error{nil}, 1, nil},
 		{"answered the second time", []error{unanswered, nil}, 2, nil},
 		{"refused: not asked again", []error{refused}, 1, refused},
-		{"never answered: gives up", []error{unanswered}, provisionAttempts, context.DeadlineExceeded},
+		{"never answered: gives up", []error{unanswered}, attempts, context.DeadlineExceeded},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			calls := 0
-			err := retryUnanswered(context.Background(), func(ctx context.Context) error {
+			err := Retry(context.Background(), time.Minute, attempts, func(ctx context.Context) error {
 				if _, ok := ctx.Deadline(); !ok {
 					t.Error("an attempt has no deadline of its own")
 				}
@@ -42,7 +44,7 @@ func TestRetryUnansweredAsksAgainOnlyWhenUnanswered(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	calls := 0
-	_ = retryUnanswered(ctx, func(context.Context) error { calls++; return unanswered })
+	_ = Retry(ctx, time.Minute, attempts, func(context.Context) error { calls++; return unanswered })
 	if calls != 1 {
 		t.Errorf("%d attempts after the caller's ctx ended, want 1", calls)
 	}
