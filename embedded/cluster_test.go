@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/choreo-bus/choreo/embedded"
+	"github.com/choreo-bus/choreo/internal/unanswered"
 )
 
 // An R3 stream keeps every acknowledged message through the loss of its
@@ -46,10 +47,9 @@ func TestClusterR3StreamSurvivesNodeLoss(t *testing.T) {
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	_, err = js.CreateStream(ctx, jetstream.StreamConfig{
+	createStream(ctx, t, js, jetstream.StreamConfig{
 		Name: "ORDERS", Subjects: []string{"orders.>"}, Replicas: 3, Storage: jetstream.FileStorage,
 	})
-	require.NoError(t, err)
 	leader, err := c.WaitForStream(ctx, "ORDERS")
 	require.NoError(t, err)
 	require.Equal(t, leader, c.StreamLeader("ORDERS"))
@@ -120,8 +120,7 @@ func TestClusterCrashedLeaderIsReplaced(t *testing.T) {
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "CRASH", Subjects: []string{"crash.>"}, Replicas: 3})
-	require.NoError(t, err)
+	createStream(ctx, t, js, jetstream.StreamConfig{Name: "CRASH", Subjects: []string{"crash.>"}, Replicas: 3})
 	leader, err := c.WaitForStream(ctx, "CRASH")
 	require.NoError(t, err)
 	for i := range 20 {
@@ -255,4 +254,17 @@ func ExampleStartCluster() {
 	}
 	fmt.Println("nodes:", c.Size(), "leader found:", leader >= 0)
 	// Output: nodes: 3 leader found: true
+}
+
+// createStream creates a stream on a freshly started cluster the way the
+// bus provisions one: a create request can go unanswered while the cluster
+// settles its leaders (seen under CI load: a single request waited out a
+// two-minute ctx), so an unanswered attempt is made again.
+func createStream(ctx context.Context, t *testing.T, js jetstream.JetStream, cfg jetstream.StreamConfig) {
+	t.Helper()
+	err := unanswered.Retry(ctx, 15*time.Second, 6, func(ctx context.Context) error {
+		_, err := js.CreateStream(ctx, cfg)
+		return err
+	})
+	require.NoError(t, err, "creating stream %s", cfg.Name)
 }
